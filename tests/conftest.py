@@ -1,0 +1,33 @@
+"""Shared test configuration: Hypothesis profiles.
+
+Two profiles are registered and the one named by the ``HYPOTHESIS_PROFILE`` environment
+variable is loaded (``dev`` when it is unset):
+
+``ci``
+    25 examples per property and no deadline, so the full suite stays within the time of a
+    continuous-integration run on a small machine; ``nox -s tests`` selects it.
+``dev``
+    100 examples per property and no deadline, for a more thorough local run.
+
+Deadlines are off in both: a property that differentiates through a matrix decomposition
+can take far longer on its first example than on later ones, which is not a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILE_ENV_VAR = "HYPOTHESIS_PROFILE"
+DEFAULT_PROFILE = "dev"
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+
+settings.load_profile(os.environ.get(PROFILE_ENV_VAR, DEFAULT_PROFILE))
