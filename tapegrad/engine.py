@@ -1,0 +1,272 @@
+"""Front ends of the reverse sweep: ``backward()``, ``autograd.grad()`` and the reverse-mode
+transforms, plus what the sweep does with tensors (hooks, ``.grad`` accumulation, re-wrapping
+saved values for ``create_graph``)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from . import tape as _tape
+from .backend import namespace
+from .tape import Entry, sweep, tape_holding
+from .tensor import Tensor
+
+__all__ = ["run_backward", "run_grad", "accumulate_grad"]
+
+_state = _tape._state
+
+
+def _seed(t: Tensor, gradient: Any, create_graph: bool, index: int) -> Any:
+    """The cotangent that starts the sweep at output ``t``: ones for a scalar, else ``gradient``."""
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if t.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"grad can be implicitly created only for real scalar outputs but got "
+                f"{t.data.dtype}"
+            )
+        g = namespace(t.data).ones_like(t.data)
+    else:
+        if isinstance(gradient, Tensor):
+            g = gradient if create_graph else gradient.data
+        else:
+            g = namespace(t.data).asarray(gradient, dtype=t.data.dtype)
+        shape = g.shape
+        if tuple(shape) != tuple(t.data.shape):
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{index}] has a shape of {_size(shape)} and "
+                f"output[{index}] has a shape of {_size(t.data.shape)}."
+            )
+    if create_graph and not isinstance(g, Tensor):
+        g = Tensor._make(g)
+    return g
+
+
+def _size(shape: Sequence[int]) -> str:
+    return "tapegrad.Size([" + ", ".join(str(n) for n in shape) + "])"
+
+
+def _roots(
+    outputs: Sequence[Tensor], grads: Sequence[Any], create_graph: bool
+) -> tuple[list[tuple[Entry, int, Any]], list[tuple[Tensor, Any]]]:
+    """Split outputs into tape roots and leaf outputs (a leaf's gradient is its seed)."""
+    roots = []
+    leaf_outputs = []
+    for i, (t, g) in enumerate(zip(outputs, grads)):
+        if not isinstance(t, Tensor) or t._slot is None:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        seed = _seed(t, g, create_graph, i)
+        e = t._entry
+        if e is None:
+            leaf_outputs.append((t, seed))
+        else:
+            roots.append((e, 0 if e.outs is None else e.outs.index(t._slot), seed))
+    return roots, leaf_outputs
+
+
+def _tape_of(roots: list[tuple[Entry, int, Any]]) -> _tape.Tape:
+    tape = tape_holding(roots[0][0])
+    for e, _k, _g in roots[1:]:
+        if tape.position(e) < 0:
+            raise RuntimeError("outputs recorded on different threads' tapes cannot be swept together")
+    return tape
+
+
+def run_backward(
+    tensors: Sequence[Tensor],
+    grad_tensors: Sequence[Any],
+    retain_graph: bool | None,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | Tensor | None = None,
+) -> None:
+    """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad`` (``Tensor.backward``)."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, leaf_outputs = _roots(tensors, grad_tensors, create_graph)
+    only: set[int] | None = None
+    if inputs is not None:
+        seq = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not seq:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        only = {t._slot for t in seq}
+    with _grad_mode(create_graph):
+        if roots:
+            tape = _tape_of(roots)
+            if only is None:
+                sweep(tape, roots, retain_graph=retain_graph, create_graph=create_graph)
+            else:
+                found = sweep(
+                    tape,
+                    roots,
+                    retain_graph=retain_graph,
+                    create_graph=create_graph,
+                    wanted=frozenset(only),
+                    accumulate=False,
+                )
+                for t in seq:
+                    if t._slot in found:
+                        _deliver(t, found[t._slot], create_graph, True)
+        for leaf, seed in leaf_outputs:
+            if only is None or leaf._slot in only:
+                accumulate_grad(leaf, seed, create_graph, True)
+
+
+def _deliver(t: Tensor, g: Any, create_graph: bool, aliased: bool) -> None:
+    if t._entry is None:
+        accumulate_grad(t, g, create_graph, aliased)
+    else:
+        t._grad = _grad_tensor(g, t, aliased, create_graph)
+
+
+def run_grad(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Any],
+    retain_graph: bool | None,
+    create_graph: bool,
+    allow_unused: bool,
+) -> tuple[Tensor | None, ...]:
+    """d(outputs)/d(inputs) without touching ``.grad`` (``tg.autograd.grad``)."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or t._slot is None:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+    roots, leaf_outputs = _roots(outputs, grad_outputs, create_graph)
+    wanted = frozenset(t._slot for t in inputs)
+    found: dict[int, Any] = {}
+    with _grad_mode(create_graph):
+        if roots:
+            found = sweep(
+                _tape_of(roots),
+                roots,
+                retain_graph=retain_graph,
+                create_graph=create_graph,
+                wanted=wanted,
+                accumulate=False,
+            )
+        for leaf, seed in leaf_outputs:
+            if leaf._slot in wanted:
+                prev = found.get(leaf._slot)
+                found[leaf._slot] = seed if prev is None else prev + seed
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(t._slot)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            result.append(None)
+        else:
+            result.append(_grad_tensor(g, t, True, create_graph))
+    return tuple(result)
+
+
+class _grad_mode:
+    """Grad mode during a sweep: on (recording) for ``create_graph``, else off."""
+
+    def __init__(self, create_graph: bool) -> None:
+        self.mode = create_graph
+
+    def __enter__(self) -> None:
+        self.prev = _state.grad_enabled
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.prev
+
+
+def _grad_tensor(g: Any, like: Tensor, aliased: bool, create_graph: bool) -> Tensor:
+    """A gradient as a tensor of ``like``'s dtype that owns its data."""
+    if isinstance(g, Tensor):
+        if g.dtype != like.dtype:
+            from .ops.shape import astype
+
+            g = astype(g, like.dtype)
+        return g if create_graph else Tensor._make(g.data)
+    if g.dtype != like.data.dtype:
+        g = g.astype(like.data.dtype)
+    elif aliased or getattr(g, "base", None) is not None:
+        g = g.copy()
+    return Tensor._make(g)
+
+
+def accumulate_grad(leaf: Tensor, g: Any, create_graph: bool, aliased: bool) -> None:
+    """Add ``g`` into ``leaf.grad`` (PyTorch's AccumulateGrad), running the leaf's hooks."""
+    extra = leaf._extra
+    if extra is not None and extra.get("hooks"):
+        g = run_hooks(extra["hooks"], g)
+        aliased = True
+    if g.shape != leaf.data.shape:
+        raise RuntimeError(
+            f"gradient of shape {tuple(g.shape)} does not match the leaf's shape "
+            f"{tuple(leaf.data.shape)}"
+        )
+    current = leaf._grad
+    if current is None:
+        leaf._grad = _grad_tensor(g, leaf, aliased, create_graph)
+    elif create_graph or isinstance(g, Tensor) and g._slot is not None:
+        leaf._grad = current + (g if isinstance(g, Tensor) else Tensor._make(g))
+    else:
+        gd = g.data if isinstance(g, Tensor) else g
+        if current._slot is not None:
+            leaf._grad = Tensor._make(current.data + gd)
+        else:
+            current.data += gd
+    if extra is not None and extra.get("post_hooks"):
+        for hook in list(extra["post_hooks"]):
+            hook(leaf)
+
+
+def run_hooks(hooks: list[Any], g: Any) -> Any:
+    """Call tensor hooks in order on gradient ``g``; a returned value replaces it."""
+    as_tensor = not isinstance(g, Tensor)
+    gt = Tensor._make(g) if as_tensor else g
+    for hook in list(hooks):
+        new = hook(gt)
+        if new is not None:
+            gt = new if isinstance(new, Tensor) else Tensor._make(namespace(g).asarray(new))
+    return gt.data if as_tensor else gt
+
+
+def deliver_retained(ref: weakref.ref[Tensor], g: Any) -> None:
+    """Fill ``.grad`` of a non-leaf that called ``retain_grad()``."""
+    t = ref()
+    if t is None:
+        return
+    if t._grad is None:
+        t._grad = _grad_tensor(g, t, True, isinstance(g, Tensor))
+    else:
+        t._grad = Tensor._make(t._grad.data + (g.data if isinstance(g, Tensor) else g))
+
+
+def rewrap_saved(e: Entry, saved: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Saved arrays as tracked tensors again, so rules run with ``create_graph`` are recorded
+    and connected to the values they read."""
+    leaves = dict(e.leaves) if e.leaves is not None else {}
+    out = []
+    n = len(e.ins)
+    for i, raw in enumerate(saved):
+        if raw is None:
+            out.append(None)
+            continue
+        if i < n:
+            slot = e.ins[i]
+            if slot is None:
+                out.append(raw)
+            elif slot in leaves:
+                out.append(leaves[slot])
+            else:
+                out.append(Tensor._make(raw, slot, e.srcs[i]))
+        elif e.outs is None:
+            out.append(Tensor._make(raw, e.slot, e))
+        else:
+            out.append(tuple(Tensor._make(r, s, e) for r, s in zip(raw, e.outs)))
+    return tuple(out)

@@ -1,0 +1,35 @@
+"""Un-broadcasting of cotangents: the one helper every broadcasting rule shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes along which an input of ``shape`` was broadcast.
+
+    Works on raw arrays and on tensors (then it is recorded, like any rule).
+
+    >>> import numpy as np
+    >>> unbroadcast(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    >>> unbroadcast(np.ones((2, 3)), (2, 1))
+    array([[3.],
+           [3.]])
+    """
+    from .reduce import sum as _sum
+    from .shape import reshape
+
+    gshape = tuple(g.shape)
+    shape = tuple(shape)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = _sum(g, axis=axes, keepdims=True)
+    if tuple(g.shape) != shape:
+        g = reshape(g, shape)
+    return g

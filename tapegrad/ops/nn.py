@@ -1,0 +1,196 @@
+"""Neural-network primitives with fused rules: log-softmax, softmax, NLL loss, and binary
+cross-entropy with logits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..primitive import Primitive, bind
+from .elementwise import exp, negative, sigmoid, softplus
+from .reduce import normalize_axis, sum
+
+__all__ = ["log_softmax", "softmax", "nll_loss", "binary_cross_entropy_with_logits"]
+
+
+def _log_softmax_fwd(xp: Any, x: Any, axis: int) -> Any:
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    shifted = x - m
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+LOG_SOFTMAX = Primitive(
+    "log_softmax",
+    _log_softmax_fwd,
+    (lambda g, x, out, axis: g - exp(out) * sum(g, axis, keepdims=True),),
+    lambda t, x, out, axis: t[0] - sum(exp(out) * t[0], axis, keepdims=True),
+    uses=((-1,),),
+    grad_fn="LogSoftmaxBackward0",
+)
+
+
+def _softmax_fwd(xp: Any, x: Any, axis: int) -> Any:
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    e = xp.exp(x - m)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+SOFTMAX = Primitive(
+    "softmax",
+    _softmax_fwd,
+    (lambda g, x, out, axis: out * (g - sum(g * out, axis, keepdims=True)),),
+    lambda t, x, out, axis: out * (t[0] - sum(t[0] * out, axis, keepdims=True)),
+    uses=((-1,),),
+    grad_fn="SoftmaxBackward0",
+)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """``x - logsumexp(x, axis)``, stable."""
+    (ax,) = normalize_axis(axis, len(x.shape))
+    return bind(LOG_SOFTMAX, (x,), {"axis": ax})
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """``exp(x) / sum(exp(x), axis)``, stable."""
+    (ax,) = normalize_axis(axis, len(x.shape))
+    return bind(SOFTMAX, (x,), {"axis": ax})
+
+
+def _nll_fwd(xp: Any, logp: Any, target: Any, weight: Any, reduction: str, ignore_index: int) -> Any:
+    n = logp.shape[0]
+    t = xp.where(target == ignore_index, 0, target)
+    picked = logp[xp.arange(n), t]
+    w = xp.ones_like(picked) if weight is None else weight[t].astype(logp.dtype)
+    w = xp.where(target == ignore_index, 0, w).astype(logp.dtype)
+    losses = -picked * w
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return xp.sum(losses)
+    return xp.sum(losses) / xp.sum(w)
+
+
+def _nll_vjp(g: Any, logp: Any, target: Any, out: Any, weight: Any, reduction: str, ignore_index: int) -> Any:
+    from ..backend import namespace
+    from ..tensor import Tensor
+    from .index import scatter
+    from .shape import reshape
+
+    raw = logp.data if isinstance(logp, Tensor) else logp
+    xp = namespace(raw)
+    n = raw.shape[0]
+    t = xp.where(target == ignore_index, 0, target)
+    w = xp.ones(n, dtype=raw.dtype) if weight is None else weight[t].astype(raw.dtype)
+    w = xp.where(target == ignore_index, 0, w).astype(raw.dtype)
+    if reduction == "mean":
+        w = w / xp.sum(w)
+    if reduction == "none":
+        coeff = negative(g) * w
+    else:
+        coeff = reshape(negative(g), (1,)) * w
+    return scatter(coeff, (xp.arange(n), t), tuple(raw.shape), False)
+
+
+NLL_LOSS = Primitive(
+    "nll_loss",
+    _nll_fwd,
+    (_nll_vjp,),
+    None,
+    uses=((0,),),
+    grad_fn="NllLossBackward0",
+)
+
+
+def nll_loss(logp: Any, target: Any, weight: Any = None, reduction: str = "mean",
+             ignore_index: int = -100) -> Any:
+    """Negative log-likelihood of class ``target`` under log-probabilities ``logp`` (N, C)."""
+    from ..tensor import Tensor
+
+    t = target.data if isinstance(target, Tensor) else target
+    w = weight.data if isinstance(weight, Tensor) else weight
+    if len(logp.shape) != 2:
+        raise ValueError(f"nll_loss expects input of shape (N, C), got {tuple(logp.shape)}")
+    if tuple(t.shape) != (logp.shape[0],):
+        raise ValueError(
+            f"Expected input batch_size ({logp.shape[0]}) to match target batch_size "
+            f"({t.shape[0] if t.ndim else 0})."
+        )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return bind(NLL_LOSS, (logp,), {"target": t, "weight": w, "reduction": reduction,
+                                   "ignore_index": ignore_index})
+
+
+# ---------------------------------------------------------------------- BCE with logits
+
+
+def _bce_fwd(xp: Any, x: Any, y: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
+    # softplus(-x) = log(1 + exp(-x)), stable
+    sp = xp.logaddexp(0, -x).astype(x.dtype, copy=False)
+    coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    loss = (1 - y) * x + coef * sp
+    if weight is not None:
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return xp.sum(loss)
+    return xp.mean(loss)
+
+
+def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
+    if reduction == "none":
+        return g
+    n = 1
+    for d in shape:
+        n *= d
+    return g / n if reduction == "mean" else g
+
+
+def _bce_grad_x(g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
+    coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    d = (1 - y) - coef * sigmoid(negative(x))
+    if weight is not None:
+        d = d * weight
+    return _bce_scale(g, tuple(x.shape), reduction) * d
+
+
+def _bce_grad_y(g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
+    d = negative(x)
+    if pos_weight is not None:
+        d = d + (pos_weight - 1) * softplus(negative(x))
+    if weight is not None:
+        d = d * weight
+    return _bce_scale(g, tuple(x.shape), reduction) * d
+
+
+BCE_WITH_LOGITS = Primitive(
+    "binary_cross_entropy_with_logits",
+    _bce_fwd,
+    (_bce_grad_x, _bce_grad_y),
+    None,
+    uses=((0, 1), (0,)),
+    grad_fn="BinaryCrossEntropyWithLogitsBackward0",
+)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+) -> Any:
+    """Binary cross-entropy on logits, ``-[y log σ(x) + (1-y) log(1-σ(x))]``, stable."""
+    from ..tensor import Tensor
+
+    if tuple(getattr(target, "shape", ())) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({tuple(getattr(target, 'shape', ()))}) must be the same as input "
+            f"size ({tuple(input.shape)})"
+        )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    w = weight.data if isinstance(weight, Tensor) else weight
+    pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
+    return bind(BCE_WITH_LOGITS, (input, target),
+                {"weight": w, "pos_weight": pw, "reduction": reduction})
+

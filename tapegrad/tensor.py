@@ -1,0 +1,1164 @@
+"""The Tensor facade: PyTorch's user-visible semantics over the tape.
+
+A :class:`Tensor` wraps an array (``.data``). A tensor that requires grad carries a *slot*, the
+name of its value on the tape; a non-leaf also points at the tape entry that produced it, and
+``grad_fn`` is a view of that entry. The facade does no maths of its own: every operator binds
+a primitive from :mod:`tapegrad.ops`.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import tape as _tape
+from ._repr import format_dtype, tensor_repr
+from .backend import device_of, is_float_dtype, namespace, normalize_device
+from .tape import new_slot
+
+__all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad"]
+
+_state = _tape._state
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+    "complex64": "ComplexFloatTensor",
+    "complex128": "ComplexDoubleTensor",
+}
+
+NONLEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead."
+)
+LEAF_REQUIRES_GRAD_MESSAGE = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+    "variable in a subgraph that doesn't require differentiation use var_no_grad = "
+    "var.detach()."
+)
+FLOAT_ONLY_MESSAGE = "only Tensors of floating point dtype can require gradients"
+INPLACE_LEAF_MESSAGE = (
+    "a leaf Variable that requires grad is being used in an in-place operation."
+)
+
+
+def torch_type_name(dtype: np.dtype) -> str:
+    """PyTorch's legacy type name for a dtype, e.g. ``tapegrad.FloatTensor`` for float32."""
+    return "tapegrad." + _TYPE_NAMES.get(np.dtype(dtype).name, "Tensor")
+
+
+class Tensor:
+    """A multi-dimensional array that can record its history on the tape.
+
+    ``Tensor(*shape)`` makes an uninitialised float32 tensor of that shape; ``Tensor(data)``
+    copies nested lists or arrays (as float32). Most code uses :func:`tapegrad.tensor`.
+
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "_slot", "_entry", "_version", "_grad", "_base", "_extra", "__weakref__")
+
+    # NumPy hands mixed expressions (``array * tensor``) to the tensor's reflected operators.
+    __array_priority__ = 1000
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            arr = np.array(args[0].data if isinstance(args[0], Tensor) else args[0])
+            data = arr.astype(np.float32) if arr.dtype != np.float32 else arr
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+            data = np.empty(tuple(int(n) for n in shape), dtype=np.float32)
+        self.data = data
+        self._slot = None
+        self._entry = None
+        self._version = [0]
+        self._grad = None
+        self._base = None
+        self._extra = None
+
+    @classmethod
+    def _make(cls, data: Any, slot: int | None = None, entry: Any = None) -> Tensor:
+        t = object.__new__(cls)
+        t.data = data
+        t._slot = slot
+        t._entry = entry
+        t._version = [0]
+        t._grad = None
+        t._base = None
+        t._extra = None
+        return t
+
+    # ------------------------------------------------------------------ autograd state
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded (contagious through operations)."""
+        return self._slot is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf; returns ``self``.
+
+        >>> import tapegrad as tg
+        >>> tg.ones(2).requires_grad_()
+        tensor([1., 1.], requires_grad=True)
+        """
+        flag = bool(requires_grad)
+        if self._entry is not None:
+            if flag:
+                return self
+            raise RuntimeError(LEAF_REQUIRES_GRAD_MESSAGE)
+        if flag:
+            if not is_float_dtype(self.data.dtype):
+                raise RuntimeError(FLOAT_ONLY_MESSAGE)
+            if self._slot is None:
+                self._slot = new_slot()
+        else:
+            self._slot = None
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user and for tensors that do not require grad."""
+        return self._entry is None
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The backward node of the tape entry that produced this tensor (``None`` on leaves)."""
+        e = self._entry
+        if e is None:
+            return None
+        return Node.of(e, _output_index(e, self._slot))
+
+    @property
+    def grad(self) -> Tensor | None:
+        """Accumulated gradient of a leaf (or of a non-leaf after :meth:`retain_grad`)."""
+        if self._entry is not None and not (self._extra and self._extra.get("retains_grad")):
+            warnings.warn(NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: {tuple(value.shape)} "
+                    f"vs {tuple(self.shape)}"
+                )
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: {format_dtype(value.dtype)} "
+                    f"vs {format_dtype(self.dtype)}"
+                )
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its ``.grad`` (see :meth:`retain_grad`)."""
+        return bool(self._extra and self._extra.get("retains_grad"))
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor during backward.
+
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * 3
+        >>> y.retain_grad()
+        >>> y.sum().backward()
+        >>> y.grad
+        tensor([1., 1.])
+        """
+        if self._slot is None:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._entry is None:
+            return
+        if self._extra is None:
+            self._extra = {}
+        if self._extra.get("retains_grad"):
+            return
+        self._extra["retains_grad"] = True
+        e = self._entry
+        if e.extra is None:
+            e.extra = {}
+        e.extra[("retain", _output_index(e, self._slot))] = weakref.ref(self)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle with ``.remove()``.
+
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> x.sum().backward()
+        >>> x.grad
+        tensor([10., 10.])
+        """
+        if self._slot is None:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self._entry is None:
+            if self._extra is None:
+                self._extra = {}
+            hooks = self._extra.setdefault("hooks", [])
+        else:
+            e = self._entry
+            if e.extra is None:
+                e.extra = {}
+            hooks = e.extra.setdefault(("hooks", _output_index(e, self._slot)), [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` on a leaf after its ``.grad`` has been accumulated."""
+        if self._entry is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if self._extra is None:
+            self._extra = {}
+        hooks = self._extra.setdefault("post_hooks", [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data (and version counter), outside the graph.
+
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> d = x.detach()
+        >>> d.requires_grad
+        False
+        """
+        t = Tensor._make(self.data)
+        t._version = self._version
+        t._base = self if self._base is None else self._base
+        return t
+
+    def detach_(self) -> Tensor:
+        """Detach this tensor from the graph in place; it becomes a leaf."""
+        self._slot = None
+        self._entry = None
+        return self
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Sequence[Tensor] | Tensor | None = None,
+    ) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of the leaves behind it.
+
+        ``gradient`` is required for non-scalar tensors: the vector ``v`` of the
+        vector-Jacobian product. ``retain_graph`` defaults to ``create_graph``.
+
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x ** 2).backward(tg.tensor([1.0, 0.0, 1.0]))
+        >>> x.grad
+        tensor([2., 0., 6.])
+        """
+        from .engine import run_backward
+
+        run_backward([self], [gradient], retain_graph, create_graph, inputs)
+
+    # ------------------------------------------------------------------ array attributes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The tensor's shape, a tuple of ints."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data (``tapegrad.float32`` is ``numpy.dtype('float32')``)."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda:N"``."""
+        return device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        """Whether the data lives on a GPU."""
+        return self.device != "cpu"
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of dimension ``dim``."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[dim]
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(self.data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists of numbers."""
+        return _host(self.data).tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array sharing memory (CPU tensors that do not require grad)."""
+        if self._slot is not None and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        if self.device != "cpu":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first."
+                )
+            return _host(self.data)
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self.numpy()
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self.data.__dlpack_device__()
+
+    # ------------------------------------------------------------------ conversion
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Convert to a device and/or dtype: ``t.to("cuda")``, ``t.to(tg.float64)``."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str) and not _is_dtype_name(a):
+                device = a
+            elif hasattr(a, "type") and hasattr(a, "index"):
+                device = str(a)
+            else:
+                dtype = a
+        out = self
+        if device is not None and normalize_device(device) != self.device:
+            from .ops.shape import to_device
+
+            out = to_device(out, normalize_device(device))
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            from .ops.shape import astype
+
+            out = astype(out, np.dtype(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (itself when already there)."""
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Tensor:
+        """This tensor on a GPU."""
+        if device is None:
+            return self.to("cuda:0")
+        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+
+    def type(self, dtype: Any = None) -> Any:
+        """The legacy type name, or a converted tensor when ``dtype`` is given."""
+        if dtype is None:
+            return torch_type_name(self.dtype)
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        """As float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        """As float64."""
+        return self.to(np.float64)
+
+    def half(self) -> Tensor:
+        """As float16."""
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        """As int64."""
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        """As int32."""
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        """As bool."""
+        return self.to(np.bool_)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (``CloneBackward0``)."""
+        from .ops.shape import clone
+
+        return clone(self)
+
+    def contiguous(self) -> Tensor:
+        """This tensor (NumPy-backed data needs no layout change for the ops here)."""
+        return self
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        name = None
+        if self._entry is not None:
+            name = self._entry.prim.grad_fn_name(self._entry.params)
+        return tensor_repr(
+            _host(self.data),
+            requires_grad=self._slot is not None and self._entry is None,
+            grad_fn_name=name,
+            device=self.device,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+            )
+        return bool(self.data.reshape(()).item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    # ------------------------------------------------------------------ in place
+
+    def _check_inplace(self) -> None:
+        if self._slot is not None and self._entry is None and _state.grad_enabled:
+            raise RuntimeError(INPLACE_LEAF_MESSAGE)
+        base = self._base
+        if (
+            base is not None
+            and _state.grad_enabled
+            and (base._slot is not None or self._slot is not None)
+        ):
+            raise RuntimeError(
+                "in-place operations on a view of a tensor that requires grad are not "
+                "supported; write through the base with indexing instead (x[idx] = value)"
+            )
+
+    def _inplace(self, op: Callable[..., Any], *others: Any) -> Tensor:
+        """Run ``op(self, *others)`` and write the result into this tensor's storage."""
+        self._check_inplace()
+        recording = _state.grad_enabled and (
+            self._slot is not None
+            or any(isinstance(o, Tensor) and o._slot is not None for o in others)
+        )
+        result = op(self, *others)
+        rdata = result.data if isinstance(result, Tensor) else result
+        if rdata.shape != self.data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+                f"{list(rdata.shape)}"
+            )
+        if rdata.dtype != self.data.dtype and not np.can_cast(
+            rdata.dtype, self.data.dtype, casting="same_kind"
+        ):
+            raise RuntimeError(
+                f"result type {_dtype_title(rdata.dtype)} can't be cast to the desired output "
+                f"type {_dtype_title(self.data.dtype)}"
+            )
+        namespace(self.data).copyto(self.data, rdata, casting="unsafe")
+        self._version[0] += 1
+        if recording and isinstance(result, Tensor) and result._slot is not None:
+            self._slot = result._slot
+            self._entry = result._entry
+            # The entry's saved output, if any, is the result's own array, unchanged.
+        return self
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place."""
+        self._check_inplace()
+        self.data[...] = 0
+        self._version[0] += 1
+        if _state.grad_enabled and self._slot is not None:
+            self._detach_value()
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        """Fill with ``value`` in place."""
+        if isinstance(value, Tensor):
+            return self._inplace(lambda s, v: v * 1 + s * 0, value)
+        self._check_inplace()
+        self.data[...] = value
+        self._version[0] += 1
+        if _state.grad_enabled and self._slot is not None:
+            self._detach_value()
+        return self
+
+    def _detach_value(self) -> None:
+        """After overwriting a non-leaf with a constant, its value no longer depends on the
+        graph: it becomes a fresh value that still requires grad (as in PyTorch)."""
+        from .ops.shape import constant_like
+
+        r = constant_like(self)
+        self._slot = r._slot
+        self._entry = r._entry
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast) into this tensor in place; differentiable in ``src``."""
+        from .ops.shape import broadcast_to, astype
+
+        def op(s: Tensor, v: Any) -> Any:
+            v = v if isinstance(v, Tensor) else Tensor._make(namespace(s.data).asarray(v))
+            if v.dtype != s.dtype:
+                v = astype(v, s.dtype)
+            if v.shape != s.shape:
+                v = broadcast_to(v, s.shape)
+            return v + s * 0 if s._slot is not None else v
+
+        return self._inplace(op, src)
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """In-place ``self += alpha * other``."""
+        if not _state.grad_enabled or not _needs_record(self, other):
+            return self._inplace_fast(np.add, other if alpha == 1 else other * alpha)
+        return self._inplace(_OPS.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """In-place ``self -= alpha * other``."""
+        if not _state.grad_enabled or not _needs_record(self, other):
+            return self._inplace_fast(np.subtract, other if alpha == 1 else other * alpha)
+        return self._inplace(_OPS.subtract, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """In-place ``self *= other``."""
+        if not _state.grad_enabled or not _needs_record(self, other):
+            return self._inplace_fast(np.multiply, other)
+        return self._inplace(_OPS.multiply, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """In-place ``self /= other``."""
+        if not _state.grad_enabled or not _needs_record(self, other):
+            return self._inplace_fast(np.true_divide, other)
+        return self._inplace(_OPS.true_divide, other)
+
+    def pow_(self, other: Any) -> Tensor:
+        """In-place ``self **= other``."""
+        return self._inplace(_OPS.power, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """In-place clamp."""
+        return self._inplace(lambda s: s.clamp(min, max))
+
+    def _inplace_fast(self, ufunc: Any, other: Any) -> Tensor:
+        """In-place arithmetic with nothing to record: one ufunc call into our own storage."""
+        self._check_inplace()
+        o = other.data if isinstance(other, Tensor) else other
+        xp = namespace(self.data)
+        fn = getattr(xp, ufunc.__name__)
+        try:
+            fn(self.data, o, out=self.data)
+        except TypeError as err:  # e.g. float into an integer tensor
+            rtype = np.result_type(self.data, o)
+            raise RuntimeError(
+                f"result type {_dtype_title(rtype)} can't be cast to the desired output type "
+                f"{_dtype_title(self.data.dtype)}"
+            ) from err
+        except ValueError as err:
+            oshape = getattr(o, "shape", ())
+            raise RuntimeError(
+                f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(self.data.shape, oshape))}"
+            ) from err
+        self._version[0] += 1
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        from .ops.index import setitem
+
+        setitem(self, index, value)
+
+
+def _needs_record(t: Tensor, other: Any) -> bool:
+    return t._slot is not None or (isinstance(other, Tensor) and other._slot is not None)
+
+
+def _dtype_title(dtype: Any) -> str:
+    names = {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+        "complex64": "ComplexFloat",
+        "complex128": "ComplexDouble",
+    }
+    return names.get(np.dtype(dtype).name, str(dtype))
+
+
+def _is_dtype_name(text: str) -> bool:
+    if text in ("cpu", "cuda") or text.startswith("cuda:"):
+        return False
+    try:
+        np.dtype(text)
+    except TypeError:
+        return False
+    return True
+
+
+def _host(data: Any) -> np.ndarray:
+    if type(data) is np.ndarray:
+        return data
+    get = getattr(data, "get", None)
+    return get() if get is not None else np.asarray(data)
+
+
+def _output_index(e: Any, slot: int | None) -> int:
+    return 0 if e.outs is None else e.outs.index(slot)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+# ---------------------------------------------------------------------- grad_fn views
+
+
+class Node:
+    """A view of one tape entry, named as PyTorch names backward nodes (``AddBackward0``).
+
+    Instances are of a subclass whose class name is that name, so ``type(t.grad_fn).__name__``
+    and the repr match PyTorch's.
+    """
+
+    _classes: dict[str, type[Node]] = {}
+
+    def __init__(self, entry: Any, index: int) -> None:
+        self._entry = entry
+        self._index = index
+
+    @classmethod
+    def of(cls, entry: Any, index: int) -> Node:
+        """The (cached) node of output ``index`` of ``entry``."""
+        if entry.extra is not None:
+            ref = entry.extra.get(("node", index))
+            node = ref() if ref is not None else None
+            if node is not None:
+                return node
+        name = entry.prim.grad_fn_name(entry.params)
+        klass = cls._classes.get(name)
+        if klass is None:
+            klass = type(name, (Node,), {"__module__": "tapegrad.autograd"})
+            cls._classes[name] = klass
+        node = klass(entry, index)
+        if entry.extra is None:
+            entry.extra = {}
+        entry.extra[("node", index)] = weakref.ref(node)
+        return node
+
+    def name(self) -> str:
+        """PyTorch's name of this node, e.g. ``"MulBackward0"``."""
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """One ``(node, output_index)`` pair per input; ``(None, 0)`` for constants."""
+        e = self._entry
+        pairs = []
+        leaves = dict(e.leaves) if e.leaves is not None else {}
+        for slot, src in zip(e.ins, e.srcs):
+            if slot is None:
+                pairs.append((None, 0))
+            elif src is None:
+                leaf = leaves.get(slot)
+                pairs.append((AccumulateGrad.of(leaf), 0))
+            else:
+                pairs.append((Node.of(src, _output_index(src, slot)), _output_index(src, slot)))
+        return tuple(pairs)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A dict for users' own annotations, kept as long as the node."""
+        if not hasattr(self, "_metadata"):
+            self._metadata: dict[str, Any] = {}
+        return self._metadata
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The node that accumulates a leaf's gradient into its ``.grad``."""
+
+    _cache: weakref.WeakKeyDictionary[Tensor, AccumulateGrad] = weakref.WeakKeyDictionary()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @classmethod
+    def of(cls, leaf: Tensor) -> AccumulateGrad:
+        node = cls._cache.get(leaf)
+        if node is None:
+            node = cls(leaf)
+            cls._cache[leaf] = node
+        return node
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple[()]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class _OpsNamespace:
+    """Late-bound access to the elementwise ops (they import this module)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from .ops import elementwise
+
+        value = getattr(elementwise, name)
+        setattr(self, name, value)
+        return value
+
+
+_OPS = _OpsNamespace()
+
+
+
+# ---------------------------------------------------------------------- operators and methods
+# Defined after the class so the ops modules (which import this one) can load first.
+
+from collections import namedtuple  # noqa: E402
+
+from .ops import elementwise as _ew  # noqa: E402
+from .ops import index as _ix  # noqa: E402
+from .ops import linalg as _la  # noqa: E402
+from .ops import reduce as _red  # noqa: E402
+from .ops import shape as _shp  # noqa: E402
+
+_NO_DIM = object()
+_f64 = np.dtype(np.float64)
+_f32 = np.dtype(np.float32)
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _torch_float(result: Any, a: Any, b: Any) -> Any:
+    """PyTorch keeps integer tensors combined with Python floats in float32, where NumPy
+    would give float64."""
+    if result.data.dtype is _f64 or result.data.dtype == _f64:
+        da = getattr(a, "dtype", None)
+        db = getattr(b, "dtype", None)
+        if (da is None or da.kind in "biu") and (db is None or db.kind in "biu"):
+            return _shp.astype(result, _f32)
+    return result
+
+
+def _binary(fn: Callable[[Any, Any], Any]) -> Callable[[Tensor, Any], Any]:
+    def op(self: Tensor, other: Any) -> Any:
+        r = fn(self, other)
+        if self.data.dtype.kind in "biu":
+            return _torch_float(r, self, other)
+        return r
+
+    return op
+
+
+def _reflected(fn: Callable[[Any, Any], Any]) -> Callable[[Tensor, Any], Any]:
+    def op(self: Tensor, other: Any) -> Any:
+        r = fn(other, self)
+        if self.data.dtype.kind in "biu":
+            return _torch_float(r, other, self)
+        return r
+
+    return op
+
+
+def _rtruediv(self: Tensor, other: Any) -> Any:
+    # PyTorch computes ``c / x`` as ``reciprocal(x) * c`` (a MulBackward0 node).
+    x = self if self.data.dtype.kind in "fc" else _shp.astype(self, _f32)
+    return _ew.multiply(_ew.reciprocal(x), other)
+
+
+def _rsub(self: Tensor, other: Any) -> Any:
+    return _ew.rsub(self, other)
+
+
+def _dims(args: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(int(a) for a in args[0])
+    return tuple(int(a) for a in args)
+
+
+def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple[Any, bool, bool]:
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    given = dim is not _NO_DIM
+    return (None if dim is _NO_DIM else dim), bool(keepdim), given
+
+
+def _sum(self, dim=_NO_DIM, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+    """Sum over ``dim`` (int or tuple; all when omitted); ``axis``/``keepdims`` also work."""
+    d, k, given = _reduce_args(dim, keepdim, axis, keepdims)
+    x = self if dtype is None else _shp.astype(self, dtype)
+    if x.data.dtype.kind in "biu" and dtype is None:
+        x = _shp.astype(x, np.int64)
+    return _red.sum(x, d, k, dim_given=given)
+
+
+def _mean(self, dim=_NO_DIM, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+    """Mean over ``dim`` (all when omitted)."""
+    d, k, given = _reduce_args(dim, keepdim, axis, keepdims)
+    x = self if dtype is None else _shp.astype(self, dtype)
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_dtype_title(x.data.dtype)}"
+        )
+    return _red.mean(x, d, k, dim_given=given)
+
+
+def _extreme(reduce_fn: Callable[..., Any], arg_name: str, one_name: str, dim_name: str):
+    def method(self, dim=_NO_DIM, keepdim=False, *, axis=None, keepdims=None):
+        d, k, given = _reduce_args(dim, keepdim, axis, keepdims)
+        if not given:
+            return reduce_fn(self, None, False, name=one_name)
+        if isinstance(d, Tensor):  # torch.maximum-style call: x.max(other)
+            return (_ew.maximum if arg_name == "argmax" else _ew.minimum)(self, d)
+        (ax,) = _red.normalize_axis(d, self.ndim)
+        xp = namespace(self.data)
+        idx = getattr(xp, arg_name)(self.data, axis=ax, keepdims=True)
+        values = _take_along(self, idx, ax, k, dim_name)
+        return MinMax(values, Tensor._make(idx if k else xp.squeeze(idx, axis=ax)))
+
+    method.__doc__ = (
+        f"Without ``dim``: the {'largest' if arg_name == 'argmax' else 'smallest'} element "
+        "(ties share the gradient). With ``dim``: ``(values, indices)`` along it."
+    )
+    return method
+
+
+def _take_along(x: Tensor, idx: Any, axis: int, keepdim: bool, name: str) -> Any:
+    grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+    grids[axis] = idx
+    index = tuple(grids)
+    r = _ix.bind(_ix.GETITEM, (x,), {"index": index, "shape": x.shape, "basic": False, "name": name})
+    return r if keepdim else _shp.reshape(r, r.shape[:axis] + r.shape[axis + 1 :], name=name)
+
+
+def _transpose_method(self, dim0, dim1):
+    """Swap two dimensions."""
+    nd = self.ndim
+    axes = list(range(nd))
+    d0 = np.lib.array_utils.normalize_axis_index(dim0, nd)
+    d1 = np.lib.array_utils.normalize_axis_index(dim1, nd)
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return _shp.transpose(self, tuple(axes), name="TransposeBackward0")
+
+
+def _t(self):
+    """Transpose of a tensor with at most 2 dimensions."""
+    if self.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+    return _shp.transpose(self, None, name="TBackward0")
+
+
+def _permute(self, *dims):
+    """Reorder the dimensions."""
+    return _shp.transpose(self, _dims(dims), name="PermuteBackward0")
+
+
+def _reshape(self, *shape):
+    """A tensor with the same data and a new shape."""
+    return _shp.reshape(self, _dims(shape))
+
+
+def _expand(self, *sizes):
+    """Broadcast to ``sizes`` (-1 keeps a dimension)."""
+    sizes = _dims(sizes)
+    lead = len(sizes) - self.ndim
+    full = tuple(
+        (self.shape[i - lead] if n == -1 else n) for i, n in enumerate(sizes)
+    )
+    return _shp.broadcast_to(self, full)
+
+
+def _flatten(self, start_dim=0, end_dim=-1):
+    """Flatten dimensions ``start_dim..end_dim`` into one."""
+    if self.ndim == 0:
+        return _shp.reshape(self, (1,))
+    s = np.lib.array_utils.normalize_axis_index(start_dim, self.ndim)
+    e = np.lib.array_utils.normalize_axis_index(end_dim, self.ndim)
+    shape = self.shape[:s] + (int(np.prod(self.shape[s : e + 1])),) + self.shape[e + 1 :]
+    return _shp.reshape(self, shape)
+
+
+def _clamp(self, min=None, max=None):
+    """Limit values to ``[min, max]`` (gradient 1 inside, 0 outside)."""
+    out = self
+    if min is not None:
+        out = _ew.where(_ew.less(out, min), min, out) if not isinstance(min, Tensor) else _ew.maximum(out, min)
+    if max is not None:
+        out = _ew.where(_ew.greater(out, max), max, out) if not isinstance(max, Tensor) else _ew.minimum(out, max)
+    return out
+
+
+def _argext(name: str):
+    def method(self, dim=None, keepdim=False):
+        xp = namespace(self.data)
+        r = getattr(xp, name)(self.data, axis=dim, keepdims=keepdim if dim is not None else False)
+        return Tensor._make(xp.asarray(r))
+
+    method.__doc__ = f"Indices of the {'maxima' if name == 'argmax' else 'minima'} (no gradient)."
+    return method
+
+
+def _softmax_method(self, dim):
+    from .ops.nn import softmax
+
+    return softmax(self, dim)
+
+
+def _log_softmax_method(self, dim):
+    from .ops.nn import log_softmax
+
+    return log_softmax(self, dim)
+
+
+def _logical(ufunc_name: str):
+    def op(self, other):
+        return _ew._compare(ufunc_name, self, other)
+
+    return op
+
+
+def _invert(self):
+    xp = namespace(self.data)
+    if self.data.dtype.kind == "b":
+        return Tensor._make(xp.logical_not(self.data))
+    return Tensor._make(xp.invert(self.data))
+
+
+_methods: dict[str, Any] = {
+    "__add__": _binary(_ew.add),
+    "__radd__": _reflected(_ew.add),
+    "__sub__": _binary(_ew.subtract),
+    "__rsub__": _rsub,
+    "__mul__": _binary(_ew.multiply),
+    "__rmul__": _reflected(_ew.multiply),
+    "__truediv__": _binary(_ew.true_divide),
+    "__rtruediv__": _rtruediv,
+    "__floordiv__": _binary(_ew.floor_divide),
+    "__rfloordiv__": _reflected(_ew.floor_divide),
+    "__mod__": _binary(_ew.remainder),
+    "__rmod__": _reflected(_ew.remainder),
+    "__pow__": _binary(_ew.power),
+    "__rpow__": _reflected(_ew.power),
+    "__matmul__": lambda self, other: _la.matmul(self, other),
+    "__rmatmul__": lambda self, other: _la.matmul(other, self),
+    "__neg__": lambda self: _ew.negative(self),
+    "__pos__": lambda self: self,
+    "__abs__": lambda self: _ew.abs(self),
+    "__getitem__": lambda self, index: _ix.getitem(self, index),
+    "__eq__": _logical("equal"),
+    "__ne__": _logical("not_equal"),
+    "__lt__": _logical("less"),
+    "__le__": _logical("less_equal"),
+    "__gt__": _logical("greater"),
+    "__ge__": _logical("greater_equal"),
+    "__and__": _logical("bitwise_and"),
+    "__or__": _logical("bitwise_or"),
+    "__xor__": _logical("bitwise_xor"),
+    "__invert__": _invert,
+    "add": _binary(_ew.add),
+    "sub": _binary(_ew.subtract),
+    "mul": _binary(_ew.multiply),
+    "div": _binary(_ew.true_divide),
+    "pow": _binary(_ew.power),
+    "remainder": _binary(_ew.remainder),
+    "matmul": lambda self, other: _la.matmul(self, other),
+    "mm": lambda self, other: _la.matmul(self, other),
+    "dot": lambda self, other: _la.matmul(self, other),
+    "neg": lambda self: _ew.negative(self),
+    "exp": lambda self: _ew.exp(self),
+    "log": lambda self: _ew.log(self),
+    "log1p": lambda self: _ew.log1p(self),
+    "sin": lambda self: _ew.sin(self),
+    "cos": lambda self: _ew.cos(self),
+    "tanh": lambda self: _ew.tanh(self),
+    "sqrt": lambda self: _ew.sqrt(self),
+    "abs": lambda self: _ew.abs(self),
+    "sign": lambda self: _ew.sign(self),
+    "sigmoid": lambda self: _ew.sigmoid(self),
+    "relu": lambda self: _ew.relu(self),
+    "reciprocal": lambda self: _ew.reciprocal(self),
+    "square": lambda self: _ew.square(self),
+    "maximum": lambda self, other: _ew.maximum(self, other),
+    "minimum": lambda self, other: _ew.minimum(self, other),
+    "clamp": _clamp,
+    "clip": _clamp,
+    "sum": _sum,
+    "mean": _mean,
+    "max": _extreme(_red.amax, "argmax", "MaxBackward1", "MaxBackward0"),
+    "min": _extreme(_red.amin, "argmin", "MinBackward1", "MinBackward0"),
+    "amax": lambda self, dim=None, keepdim=False: _red.amax(
+        self, None if dim == () else dim, keepdim
+    ),
+    "amin": lambda self, dim=None, keepdim=False: _red.amin(
+        self, None if dim == () else dim, keepdim
+    ),
+    "logsumexp": lambda self, dim, keepdim=False: _red.logsumexp(self, dim, keepdim),
+    "argmax": _argext("argmax"),
+    "argmin": _argext("argmin"),
+    "softmax": _softmax_method,
+    "log_softmax": _log_softmax_method,
+    "reshape": _reshape,
+    "view": _reshape,
+    "view_as": lambda self, other: _shp.reshape(self, other.shape),
+    "reshape_as": lambda self, other: _shp.reshape(self, other.shape),
+    "transpose": _transpose_method,
+    "swapaxes": _transpose_method,
+    "t": _t,
+    "permute": _permute,
+    "unsqueeze": lambda self, dim: _shp.expand_dims(self, dim),
+    "squeeze": lambda self, dim=None: _shp.squeeze(self, dim),
+    "expand": _expand,
+    "expand_as": lambda self, other: _shp.broadcast_to(self, other.shape),
+    "flatten": _flatten,
+}
+
+for _name, _fn in _methods.items():
+    if _fn.__doc__ is None and not _name.startswith("__"):
+        _fn.__doc__ = f"Same as ``tapegrad.{_name}(self, ...)``."
+    setattr(Tensor, _name, _fn)
+
+Tensor.T = property(
+    lambda self: _shp.transpose(self, None, name="PermuteBackward0"),
+    doc="The tensor with its dimensions reversed.",
+)
+Tensor.mT = property(
+    lambda self: _la.swap_last(self), doc="Transpose of the last two dimensions."
+)
+Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise

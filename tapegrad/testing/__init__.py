@@ -1,0 +1,5 @@
+"""Testing helpers: ``check_grads`` (JAX's) and Hypothesis strategies."""
+
+from .check import check_grads
+
+__all__ = ["check_grads"]
