@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .backend import module_for_device, namespace, normalize_device
-from .tensor import Tensor
+from .tensor import FACTORY_DTYPE_MESSAGE, Tensor
 
 __all__ = [
     "float16", "float32", "float64", "int32", "int64", "bool", "complex64", "complex128",
@@ -52,6 +52,13 @@ def manual_seed(seed: Any) -> None:
         cp.random.seed(seed)
 
 
+def _require_grad(t: Tensor) -> Tensor:
+    """``requires_grad=True`` given to a factory (PyTorch's wording for this case)."""
+    if t.data.dtype.kind not in "fc":
+        raise RuntimeError(FACTORY_DTYPE_MESSAGE)
+    return t.requires_grad_(True)
+
+
 def _shape(size: Sequence[Any]) -> tuple[Any, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
@@ -66,7 +73,7 @@ def _finish(data: Any, requires_grad: Any, device: Any) -> Tensor:
             data = xp.asarray(data)
     t = Tensor._make(data)
     if requires_grad:
-        t.requires_grad_(True)
+        _require_grad(t)
     return t
 
 
@@ -110,7 +117,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: Any = False, device: Any
     if device is None and not isinstance(arr, np.ndarray):
         t = Tensor._make(arr)
         if requires_grad:
-            t.requires_grad_(True)
+            _require_grad(t)
         return t
     return _finish(arr, requires_grad, device)
 
@@ -151,7 +158,7 @@ def _filled(fill: Any, size: Sequence[Any], dtype: Any, device: Any, requires_gr
         data = xp.full(shape, fill, dtype=dt)
     t = Tensor._make(data)
     if requires_grad:
-        t.requires_grad_(True)
+        _require_grad(t)
     return t
 
 
@@ -192,7 +199,7 @@ def eye(n: Any, m: Any = None, *, dtype: Any = None, device: Any = None,
     xp = module_for_device(normalize_device(device))
     data = xp.eye(n, m, dtype=np.dtype(dtype) if dtype is not None else np.float32)
     t = Tensor._make(data)
-    return t.requires_grad_(True) if requires_grad else t
+    return _require_grad(t) if requires_grad else t
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
@@ -205,7 +212,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         dtype = np.int64 if ints else np.float32
     xp = module_for_device(normalize_device(device))
     t = Tensor._make(xp.arange(start, end, step).astype(np.dtype(dtype)))
-    return t.requires_grad_(True) if requires_grad else t
+    return _require_grad(t) if requires_grad else t
 
 
 def linspace(start: Any, end: Any, steps: Any, *, dtype: Any = None, device: Any = None,
@@ -214,7 +221,7 @@ def linspace(start: Any, end: Any, steps: Any, *, dtype: Any = None, device: Any
     xp = module_for_device(normalize_device(device))
     data = xp.linspace(start, end, steps).astype(np.dtype(dtype) if dtype else np.float32)
     t = Tensor._make(data)
-    return t.requires_grad_(True) if requires_grad else t
+    return _require_grad(t) if requires_grad else t
 
 
 def _random(draw: Any, size: Sequence[Any], dtype: Any, device: Any, requires_grad: Any) -> Tensor:

@@ -50,7 +50,10 @@ LEAF_REQUIRES_GRAD_MESSAGE = (
     "variable in a subgraph that doesn't require differentiation use var_no_grad = "
     "var.detach()."
 )
+# PyTorch words this differently depending on how requires_grad is asked for.
 FLOAT_ONLY_MESSAGE = "only Tensors of floating point dtype can require gradients"
+FLOAT_COMPLEX_MESSAGE = "only Tensors of floating point and complex dtype can require gradients"
+FACTORY_DTYPE_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
 INPLACE_LEAF_MESSAGE = (
     "a leaf Variable that requires grad is being used in an in-place operation."
 )
@@ -116,7 +119,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
+        self._set_requires_grad(flag, FLOAT_COMPLEX_MESSAGE)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf; returns ``self``.
@@ -125,6 +128,9 @@ class Tensor:
         >>> tg.ones(2).requires_grad_()
         tensor([1., 1.], requires_grad=True)
         """
+        return self._set_requires_grad(requires_grad, FLOAT_ONLY_MESSAGE)
+
+    def _set_requires_grad(self, requires_grad: bool, dtype_message: str) -> Tensor:
         flag = bool(requires_grad)
         if self._entry is not None:
             if flag:
@@ -132,7 +138,7 @@ class Tensor:
             raise RuntimeError(LEAF_REQUIRES_GRAD_MESSAGE)
         if flag:
             if not is_float_dtype(self.data.dtype):
-                raise RuntimeError(FLOAT_ONLY_MESSAGE)
+                raise RuntimeError(dtype_message)
             if self._slot is None:
                 self._slot = new_slot()
         else:
@@ -259,7 +265,6 @@ class Tensor:
         """
         t = Tensor._make(self.data)
         t._version = self._version
-        t._base = self if self._base is None else self._base
         return t
 
     def detach_(self) -> Tensor:
@@ -806,17 +811,19 @@ class Node:
 class AccumulateGrad:
     """The node that accumulates a leaf's gradient into its ``.grad``."""
 
-    _cache: weakref.WeakKeyDictionary[Tensor, AccumulateGrad] = weakref.WeakKeyDictionary()
-
     def __init__(self, variable: Tensor) -> None:
         self.variable = variable
 
     @classmethod
     def of(cls, leaf: Tensor) -> AccumulateGrad:
-        node = cls._cache.get(leaf)
+        """The leaf's node: the same object for as long as anyone holds it."""
+        if leaf._extra is None:
+            leaf._extra = {}
+        ref = leaf._extra.get("accumulator")
+        node = ref() if ref is not None else None
         if node is None:
             node = cls(leaf)
-            cls._cache[leaf] = node
+            leaf._extra["accumulator"] = weakref.ref(node)
         return node
 
     def name(self) -> str:
