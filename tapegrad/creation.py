@@ -11,25 +11,11 @@ from .backend import module_for_device, namespace, normalize_device
 from .tensor import FACTORY_DTYPE_MESSAGE, Tensor
 
 __all__ = [
-    "float16", "float32", "float64", "int32", "int64", "bool", "complex64", "complex128",
-    "half", "float", "double", "long", "int", "uint8", "int8", "int16",
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye", "arange",
     "linspace", "randn", "rand", "randint", "zeros_like", "ones_like", "empty_like",
     "full_like", "randn_like", "rand_like", "randint_like", "manual_seed", "FloatTensor",
     "DoubleTensor", "LongTensor",
 ]
-
-float16 = half = np.dtype(np.float16)
-float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's alias
-float64 = double = np.dtype(np.float64)
-int8 = np.dtype(np.int8)
-int16 = np.dtype(np.int16)
-int32 = int = np.dtype(np.int32)  # noqa: A001
-int64 = long = np.dtype(np.int64)
-uint8 = np.dtype(np.uint8)
-bool = np.dtype(np.bool_)  # noqa: A001
-complex64 = np.dtype(np.complex64)
-complex128 = np.dtype(np.complex128)
 
 _rng = np.random.default_rng()
 

@@ -8,9 +8,12 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import tape as _tape
 from .backend import namespace
 from .tape import Entry, sweep, tape_holding
+from .tape import INS, LEAVES, OUTS, SLOT, SRCS
 from .tensor import Tensor
 
 __all__ = ["run_backward", "run_grad", "accumulate_grad"]
@@ -65,7 +68,7 @@ def _roots(
         if e is None:
             leaf_outputs.append((t, seed))
         else:
-            roots.append((e, 0 if e.outs is None else e.outs.index(t._slot), seed))
+            roots.append((e, 0 if e[OUTS] is None else e[OUTS].index(t._slot), seed))
     return roots, leaf_outputs
 
 
@@ -160,8 +163,8 @@ def run_grad(
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior."
                 )
             result.append(None)
         else:
@@ -191,6 +194,8 @@ def _grad_tensor(g: Any, like: Tensor, aliased: bool, create_graph: bool) -> Ten
 
             g = astype(g, like.dtype)
         return g if create_graph else Tensor._make(g.data)
+    if isinstance(g, np.generic):  # rules on 0-d arrays may produce NumPy scalars
+        return Tensor._make(np.asarray(g, dtype=like.data.dtype))
     if g.dtype != like.data.dtype:
         g = g.astype(like.data.dtype)
     elif aliased or getattr(g, "base", None) is not None:
@@ -250,23 +255,23 @@ def deliver_retained(ref: weakref.ref[Tensor], g: Any) -> None:
 def rewrap_saved(e: Entry, saved: tuple[Any, ...]) -> tuple[Any, ...]:
     """Saved arrays as tracked tensors again, so rules run with ``create_graph`` are recorded
     and connected to the values they read."""
-    leaves = dict(e.leaves) if e.leaves is not None else {}
+    leaves = dict(e[LEAVES]) if e[LEAVES] is not None else {}
     out = []
-    n = len(e.ins)
+    n = len(e[INS])
     for i, raw in enumerate(saved):
         if raw is None:
             out.append(None)
             continue
         if i < n:
-            slot = e.ins[i]
+            slot = e[INS][i]
             if slot is None:
                 out.append(raw)
             elif slot in leaves:
                 out.append(leaves[slot])
             else:
-                out.append(Tensor._make(raw, slot, e.srcs[i]))
-        elif e.outs is None:
-            out.append(Tensor._make(raw, e.slot, e))
+                out.append(Tensor._make(raw, slot, e[SRCS][i]))
+        elif e[OUTS] is None:
+            out.append(Tensor._make(raw, e[SLOT], e))
         else:
-            out.append(tuple(Tensor._make(r, s, e) for r, s in zip(raw, e.outs)))
+            out.append(tuple(Tensor._make(r, s, e) for r, s in zip(raw, e[OUTS])))
     return tuple(out)

@@ -19,17 +19,24 @@ import numpy as np
 
 from . import tape as _tape
 from .backend import namespace
-from .tape import Entry, new_slot
+from .tape import OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
 from .tensor import Tensor
+from .tensor import wrap as _new
 
-__all__ = ["Primitive", "bind", "OUT"]
+__all__ = ["Primitive", "bind", "bind1", "bind2", "OUT"]
 
 #: Index meaning "the primitive's output" in a ``uses`` declaration.
 OUT = -1
 
 _state = _tape._state
 _NDARRAY = np.ndarray
+_F64 = np.dtype(np.float64)
+_C128 = np.dtype(np.complex128)
+_next_slot = new_slot
 _SAVE_ALL = [(True,) * (n + 1) for n in range(16)]
+# Host values the NumPy shortcut of a primitive accepts directly.
+_HOST = frozenset({_NDARRAY, int, float, bool, np.float64, np.float32, np.float16, np.int64,
+                   np.int32, np.bool_, np.complex128, np.complex64})
 
 
 class Primitive:
@@ -60,6 +67,13 @@ class Primitive:
     view : bool
         The output may share memory with the first argument (reshape, transpose, slicing):
         it then shares that tensor's version counter.
+    graph_inputs : sequence of int, or callable(params), optional
+        The arguments PyTorch shows as inputs of the node (``next_functions``); by default
+        all. PyTorch's scalar overloads (``2 - x``, ``x ** 2``) and ``where``'s condition are
+        not graph inputs.
+    np_fwd : str or callable, optional
+        The forward on NumPy arrays without parameters, named by its NumPy function (``"sin"``):
+        a shortcut the hot path takes for host data.
     """
 
     __slots__ = (
@@ -72,6 +86,11 @@ class Primitive:
         "nout",
         "broadcasting",
         "view",
+        "np_fwd",
+        "promotes",
+        "graph_inputs",
+        "plan1",
+        "plan2",
         "_plans",
         "__weakref__",
     )
@@ -88,6 +107,8 @@ class Primitive:
         nout: int = 1,
         broadcasting: bool = False,
         view: bool = False,
+        np_fwd: Callable[..., Any] | str | None = None,
+        graph_inputs: Sequence[int] | Callable[[Any], Sequence[int]] | None = None,
     ) -> None:
         self.name = name
         self.fwd = fwd
@@ -98,7 +119,14 @@ class Primitive:
         self.nout = nout
         self.broadcasting = broadcasting
         self.view = view
+        self.np_fwd = getattr(np, np_fwd) if isinstance(np_fwd, str) else np_fwd
+        # Arithmetic keeps integer tensors with Python floats in float32, as PyTorch does.
+        self.promotes = broadcasting and nout == 1
+        self.graph_inputs = graph_inputs
         self._plans: dict[tuple[int, int], tuple[bool, ...]] = {}
+        # Save plans of the hot paths, by which arguments require grad.
+        self.plan1 = self.save_plan(1, 1)
+        self.plan2 = (None,) + tuple(self.save_plan(2, m) for m in (1, 2, 3))
 
     def grad_fn_name(self, params: dict[str, Any] | None) -> str:
         """PyTorch's name of the backward node for an entry with these parameters."""
@@ -149,6 +177,242 @@ def _device_clash(prim: Primitive, arrays: list[Any]) -> RuntimeError:
         "Expected all tensors to be on the same device, but found at least two devices, "
         f"{devs[0]} and {devs[1]}! (when calling {prim.name})"
     )
+
+
+
+
+def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
+    """Give a view the version counter (and base) of the tensor it looks into."""
+    ob = getattr(t.data, "base", None)
+    bd = base.data
+    if ob is not None and (ob is bd or ob is getattr(bd, "base", None)):
+        t._version = base._counter()
+        root = base._base
+        t._extra = {"base": base if root is None else root}
+        if prim.name == "getitem" and t._entry is not None:
+            # Where in-place writes to this view go (see tapegrad.inplace).
+            t._extra["view_of"] = (base, t._entry[PARAMS]["index"])
+
+
+def _append(e: Entry) -> None:
+    tape = _state.tape
+    entries = tape.entries
+    e[POS] = n = len(entries)
+    entries.append(e)
+    if tape.recorders:
+        for rec in tape.recorders:
+            rec.append(e)
+    if n >= tape.next_prune:
+        tape.prune()
+
+
+def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
+    """``bind`` for one argument: the hot path of unary operations."""
+    if x.__class__ is not Tensor:
+        if x.__class__ is _NDARRAY and params is None and prim.np_fwd is not None:
+            out = prim.np_fwd(x)
+            return out if out.__class__ is _NDARRAY else _as_array(out, np)
+        return bind(prim, (x,), params)
+    d = x.data
+    if params is None:
+        np_fwd = prim.np_fwd
+        if np_fwd is not None and d.__class__ is _NDARRAY:
+            out = np_fwd(d)
+        else:
+            out = prim.fwd(namespace(d), d)
+    else:
+        out = prim.fwd(np if d.__class__ is _NDARRAY else namespace(d), d, **params)
+    if out.__class__ is not _NDARRAY:
+        if prim.nout != 1:
+            return bind(prim, (x,), params)
+        out = _as_array(out, namespace(d))
+    slot = x._slot
+    state = _state
+    if slot is None or not state.grad_enabled or prim.vjp is None:
+        t = _new(out)
+        if prim.view:
+            _share_view(prim, x, t)
+        return t
+    save_in, save_out = prim.plan1 if not state.save_all else _SAVE_ALL[1]
+    src = x._entry
+    new = _next_slot()
+    e = [prim, (slot,), (src,), ((slot, x),) if src is None else None, new, None, None, (),
+         params, None, 0, None]
+    t = _new(out, new, e)
+    if prim.view:
+        _share_view(prim, x, t)
+    if save_in:
+        c = x._version
+        if c is None:
+            c = x._version = [0]
+        if save_out:
+            e[SAVED] = (d, out)
+            e[VERS] = ((c, c[0], 0), (t._counter(), 0, 1))
+        else:
+            e[SAVED] = (d, None)
+            e[VERS] = ((c, c[0], 0),)
+    elif save_out:
+        e[SAVED] = (None, out)
+        e[VERS] = ((t._counter(), 0, 1),)
+    tape = state.tape
+    entries = tape.entries
+    e[POS] = n = len(entries)
+    entries.append(e)
+    if tape.recorders or n >= tape.next_prune:
+        _after_append(tape, e)
+    return t
+
+
+def _after_append(tape: Any, e: Entry) -> None:
+    """The rare work after appending: feeding ``tg.Tape`` recorders, amortised pruning."""
+    for rec in tape.recorders:
+        rec.append(e)
+    if e[POS] >= tape.next_prune:
+        tape.prune()
+
+
+def bind2(prim: Primitive, a: Any, b: Any) -> Any:
+    """``bind`` for two arguments without parameters: the hot path of binary operators."""
+    if a.__class__ is Tensor:
+        ad = a.data
+        aslot = a._slot
+    elif isinstance(a, Tensor):
+        return bind(prim, (a, b))
+    else:
+        ad = a
+        aslot = None
+    if b.__class__ is Tensor:
+        bd = b.data
+        bslot = b._slot
+    elif isinstance(b, Tensor):
+        return bind(prim, (a, b))
+    else:
+        bd = b
+        bslot = None
+    np_fwd = prim.np_fwd
+    if np_fwd is None or ad.__class__ not in _HOST or bd.__class__ not in _HOST:
+        return bind(prim, (a, b))
+    out = np_fwd(ad, bd)
+    if out.__class__ is not _NDARRAY:
+        out = _as_array(out, np)
+    state = _state
+    if (aslot is None and bslot is None) or not state.grad_enabled:
+        if a.__class__ is not Tensor and b.__class__ is not Tensor:
+            return out
+        od = out.dtype
+        if (od is _F64 or od is _C128) and prim.promotes and not _agrees(ad, bd, od):
+            return _retype(_new(out), ad, bd)
+        return _new(out)
+    if state.save_all:
+        sa, sb, so = _SAVE_ALL[2]
+    else:
+        sa, sb, so = prim.plan2[(aslot is not None) | (bslot is not None) << 1]
+    asrc = a._entry if aslot is not None else None
+    bsrc = b._entry if bslot is not None else None
+    if (aslot is not None and asrc is None) or (bslot is not None and bsrc is None):
+        leaves = _leaf_pairs(a, aslot, asrc, b, bslot, bsrc)
+    else:
+        leaves = None
+    bshapes = None
+    if prim.broadcasting:
+        oshape = out.shape
+        if (aslot is not None and ad.shape != oshape) or (bslot is not None and bd.shape != oshape):
+            bshapes = (getattr(ad, "shape", ()), getattr(bd, "shape", ()))
+    new = _next_slot()
+    e = [prim, (aslot, bslot), (asrc, bsrc), leaves, new, None, None, (), None, bshapes, 0, None]
+    t = _new(out, new, e)
+    if sa or sb or so:
+        e[SAVED] = (ad if sa else None, bd if sb else None, out if so else None)
+        vers = ()
+        if sa and a.__class__ is Tensor:
+            c = a._counter()
+            vers = ((c, c[0], 0),)
+        if sb and b.__class__ is Tensor:
+            c = b._counter()
+            vers += ((c, c[0], 1),)
+        if so:
+            vers += ((t._counter(), 0, 2),)
+        e[VERS] = vers
+    tape = state.tape
+    entries = tape.entries
+    e[POS] = n = len(entries)
+    entries.append(e)
+    if tape.recorders or n >= tape.next_prune:
+        _after_append(tape, e)
+    od = out.dtype
+    if (od is _F64 or od is _C128) and prim.promotes and not _agrees(ad, bd, od):
+        return _retype(t, ad, bd)
+    return t
+
+
+def _leaf_pairs(a: Any, aslot: Any, asrc: Any, b: Any, bslot: Any, bsrc: Any) -> tuple[Any, ...]:
+    pairs: tuple[Any, ...] = ()
+    if aslot is not None and asrc is None:
+        pairs = ((aslot, a),)
+    if bslot is not None and bsrc is None:
+        pairs += ((bslot, b),)
+    return pairs
+
+
+def _agrees(ad: Any, bd: Any, od: np.dtype) -> bool:
+    """True when an operand with at least one dimension already has the wide dtype ``od``
+    NumPy chose: PyTorch's promotion then agrees with NumPy's."""
+    return (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim > 0) or (
+        bd.__class__ is _NDARRAY and bd.dtype is od and bd.ndim > 0
+    )
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_DEFAULT_OF_CATEGORY = {
+    0: np.dtype(np.bool_),
+    1: np.dtype(np.int64),
+    2: np.dtype(np.float32),
+    3: np.dtype(np.complex64),
+}
+
+
+def torch_result_type(*operands: Any) -> np.dtype:
+    """The dtype PyTorch gives an operation on these operands.
+
+    Operands with dimensions decide, unless a 0-d array or a Python (or NumPy) scalar is of a
+    higher category (bool < integer < float < complex): then a 0-d array brings its own dtype
+    and a scalar the default dtype of its category (float32 for floats).
+    """
+    result = None
+    result_cat = -1
+    for priority in (2, 1, 0):
+        members = []
+        for v in operands:
+            if isinstance(v, np.ndarray) or hasattr(v, "__cuda_array_interface__"):
+                p = 2 if v.ndim else 1
+            else:
+                p = 0
+            if p == priority:
+                dt = v.dtype if hasattr(v, "dtype") else np.dtype(type(v))
+                members.append((dt, _CATEGORY[dt.kind]))
+        if not members:
+            continue
+        cat = max(c for _, c in members)
+        if cat > result_cat:
+            if priority == 0:
+                result = _DEFAULT_OF_CATEGORY[cat]
+            else:
+                result = np.result_type(*[dt for dt, c in members if c == cat])
+            result_cat = cat
+    assert result is not None
+    return result
+
+
+def _retype(t: Tensor, ad: Any, bd: Any) -> Tensor:
+    """Cast a result to the dtype PyTorch would give it (NumPy widens more eagerly)."""
+    target = torch_result_type(ad, bd)
+    if target.kind in "biu":  # true division of integers gives the default float
+        target = _DEFAULT_OF_CATEGORY[2]
+    if target == t.data.dtype:
+        return t
+    from .ops.shape import astype
+
+    return astype(t, target)
 
 
 def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = None) -> Any:
@@ -202,15 +466,9 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
 
 
 def _view_or_new(prim: Primitive, args: Sequence[Any], out: Any, slot: Any, entry: Any) -> Tensor:
-    t = Tensor._make(out, slot, entry)
-    if prim.view:
-        base = args[0]
-        if isinstance(base, Tensor):
-            ob = getattr(out, "base", None)
-            bd = base.data
-            if ob is not None and (ob is bd or ob is getattr(bd, "base", None)):
-                t._version = base._version
-                t._base = base if base._base is None else base._base
+    t = _new(out, slot, entry)
+    if prim.view and isinstance(args[0], Tensor):
+        _share_view(prim, args[0], t)
     return t
 
 
@@ -223,10 +481,6 @@ def _record(
     tracked: int,
 ) -> Any:
     n = len(args)
-    e = Entry()
-    e.prim = prim
-    e.params = params
-    e.extra = None
     ins = []
     srcs = []
     leaves = None
@@ -242,33 +496,48 @@ def _record(
         else:
             ins.append(None)
             srcs.append(None)
-    e.ins = tuple(ins)
-    e.srcs = tuple(srcs)
-    e.leaves = tuple(leaves) if leaves is not None else None
-
+    bshapes = None
+    if prim.broadcasting:
+        # Only shapes of differentiated inputs that differ from the output's need un-broadcasting.
+        oshape = out.shape
+        for i in range(n):
+            if tracked >> i & 1 and raws[i].shape != oshape:
+                bshapes = tuple(getattr(r, "shape", ()) for r in raws)
+                break
+    e = new_entry(
+        prim,
+        tuple(ins),
+        tuple(srcs),
+        tuple(leaves) if leaves is not None else None,
+        0,
+        None,
+        None,
+        (),
+        params,
+        bshapes,
+    )
     if prim.nout == 1:
-        slot = new_slot()
-        e.slot = slot
-        e.outs = None
-        result = _view_or_new(prim, args, out, slot, e)
-        out_versions = ((result._version, result._version[0], n),)
+        e[SLOT] = new_slot()
+        result = _view_or_new(prim, args, out, e[SLOT], e)
+        out_versions = ((result._counter(), 0, n),)
     else:
         slots = tuple(new_slot() for _ in out)
-        e.slot = slots[0]
-        e.outs = slots
+        e[SLOT] = slots[0]
+        e[OUTS] = slots
         result = tuple(_view_or_new(prim, args, o, s, e) for o, s in zip(out, slots))
-        out_versions = tuple((r._version, r._version[0], n) for r in result)
+        out_versions = tuple((r._counter(), 0, n) for r in result)
 
     plan = prim.save_plan(n, tracked) if not _state.save_all else _SAVE_ALL[n]
-    vers = []
     if any(plan):
+        vers = []
         saved = []
         for i in range(n):
             if plan[i]:
                 saved.append(raws[i])
                 a = args[i]
                 if isinstance(a, Tensor):
-                    vers.append((a._version, a._version[0], i))
+                    c = a._counter()
+                    vers.append((c, c[0], i))
             else:
                 saved.append(None)
         if plan[n]:
@@ -276,18 +545,7 @@ def _record(
             vers.extend(out_versions)
         else:
             saved.append(None)
-        e.saved = tuple(saved)
-    else:
-        e.saved = None
-    e.vers = tuple(vers)
-
-    e.bshapes = None
-    if prim.broadcasting:
-        # Only shapes of differentiated inputs that differ from the output's need un-broadcasting.
-        oshape = out.shape
-        for i in range(n):
-            if tracked >> i & 1 and raws[i].shape != oshape:
-                e.bshapes = tuple(getattr(r, "shape", ()) for r in raws)
-                break
-    _state.tape.append(e)
+        e[SAVED] = tuple(saved)
+        e[VERS] = tuple(vers)
+    _append(e)
     return result

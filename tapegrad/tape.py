@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "Entry",
+    "new_entry",
     "Tape",
     "no_grad",
     "enable_grad",
@@ -52,52 +53,49 @@ SECOND_BACKWARD_MESSAGE = (
 FREED = ("freed",)
 
 
-class Entry:
-    """One line of the Wengert list: ``outs = prim(ins)``.
+# An entry is a plain list, because making one is on every operation's path and a list is
+# several times cheaper to build than an object. The fields, by index:
+#
+#   PRIM     the Primitive: what was computed; owns the VJP and JVP rules
+#   INS      slot of each input; None for inputs that do not require grad
+#   SRCS     for each input, the entry that produced it (None for leaves and constants); these
+#            references keep the tape behind a live tensor alive
+#   LEAVES   ((slot, tensor), ...) for inputs that are leaves requiring grad, or None
+#   SLOT     slot of the (first) output
+#   OUTS     all output slots of a multi-output entry, else None
+#   SAVED    residuals aligned with (*args, out), None where no rule reads them; None when
+#            nothing is saved
+#   VERS     ((version_counter, version, index), ...) of each saved tensor, checked by the
+#            sweep; FREED once a sweep without retain_graph released the residuals
+#   PARAMS   static parameters of the primitive (axes, shapes, indices), or None
+#   BSHAPES  input shapes when a broadcasting primitive saw different shapes, else None
+#   POS      index in the tape's list (kept up to date when the list is compacted)
+#   EXTRA    dict of hooks, retain_grad registrations and cached grad_fn nodes, or None
+PRIM, INS, SRCS, LEAVES, SLOT, OUTS, SAVED, VERS, PARAMS, BSHAPES, POS, EXTRA = range(12)
 
-    Attributes
-    ----------
-    prim : Primitive
-        What was computed; owns the VJP and JVP rules.
-    ins : tuple
-        Slot of each input, ``None`` for inputs that do not require grad.
-    srcs : tuple
-        For each input, the entry that produced it (``None`` for leaves and constants). These
-        references keep the tape behind a live tensor alive.
-    leaves : tuple or None
-        ``(slot, tensor)`` for each input that is a leaf requiring grad.
-    slot : int
-        Slot of the (first) output. ``outs`` holds all output slots of multi-output entries.
-    saved : tuple or None
-        Residuals, aligned with ``(*args, out)``; ``None`` where the rule needs nothing.
-    vers : tuple
-        ``(version_counter, version, index)`` of every saved tensor, checked by the sweep.
-    params : dict or None
-        Static parameters of the primitive (axes, shapes, indices).
-    bshapes : tuple or None
-        Input shapes, kept only when a broadcasting primitive saw different shapes.
-    extra : dict or None
-        Hooks and ``retain_grad`` registrations on the outputs.
-    """
+Entry = list
 
-    __slots__ = (
-        "prim",
-        "ins",
-        "srcs",
-        "leaves",
-        "slot",
-        "outs",
-        "saved",
-        "vers",
-        "params",
-        "bshapes",
-        "pos",
-        "extra",
-        "__weakref__",
-    )
 
-    def __repr__(self) -> str:
-        return f"<Entry %{self.slot} = {self.prim.name}>"
+def new_entry(
+    prim: Any,
+    ins: tuple[Any, ...],
+    srcs: tuple[Any, ...],
+    leaves: tuple[Any, ...] | None,
+    slot: int,
+    outs: tuple[int, ...] | None,
+    saved: tuple[Any, ...] | None,
+    vers: Any,
+    params: dict[str, Any] | None,
+    bshapes: tuple[Any, ...] | None,
+) -> Entry:
+    """A new entry (not yet on a tape)."""
+    return [prim, ins, srcs, leaves, slot, outs, saved, vers, params, bshapes, -1, None]
+
+
+def describe(e: Entry) -> str:
+    """``%slot = name(%in, ...)`` for an entry."""
+    ins = ", ".join("const" if s is None else f"%{s}" for s in e[INS])
+    return f"%{e[SLOT]} = {e[PRIM].name}({ins})"
 
 
 class Tape:
@@ -115,12 +113,12 @@ class Tape:
 
     def append(self, e: Entry) -> None:
         entries = self.entries
-        e.pos = len(entries)
+        e[POS] = len(entries)
         entries.append(e)
         if self.recorders:
             for rec in self.recorders:
                 rec.append(e)
-        if e.pos >= self.next_prune:
+        if e[POS] >= self.next_prune:
             self.prune()
 
     def __len__(self) -> int:
@@ -143,15 +141,28 @@ class Tape:
         e = None
         live = [x for x in entries if x is not None]
         for i, x in enumerate(live):
-            x.pos = i
+            x[POS] = i
         self.entries = live
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
 
+    def drop_swept(self, lo: int) -> None:
+        """Take the entries a sweep consumed (marked ``pos == _SWEPT``) off the list.
+
+        Backward without ``retain_graph`` frees the graph it swept, as PyTorch does; dropping
+        its entries keeps later sweeps from walking past them.
+        """
+        entries = self.entries
+        kept = [e for e in entries[lo:] if e is not None and e[POS] != _SWEPT]
+        for i, e in enumerate(kept, lo):
+            e[POS] = i
+        del entries[lo:]
+        entries.extend(kept)
+
     def position(self, e: Entry) -> int:
         """Index of ``e`` in this tape, or -1 when it is not (or no longer) here."""
-        pos = e.pos
+        pos = e[POS]
         entries = self.entries
-        if pos < len(entries) and entries[pos] is e:
+        if 0 <= pos < len(entries) and entries[pos] is e:
             return pos
         return -1
 
@@ -161,7 +172,7 @@ class Tape:
 
 
 def _entry_slot(e: Entry | None) -> int:
-    return -1 if e is None else e.slot
+    return -1 if e is None else e[SLOT]
 
 
 _all_tapes: weakref.WeakSet[Tape] = weakref.WeakSet()
@@ -192,7 +203,8 @@ def tape_holding(e: Entry) -> Tape:
     for other in list(_all_tapes):
         if other.position(e) >= 0:
             return other
-    raise RuntimeError("the graph behind this tensor is no longer on any tape")
+    # Not on any tape: a backward without retain_graph consumed it.
+    raise RuntimeError(SECOND_BACKWARD_MESSAGE)
 
 
 # --------------------------------------------------------------------------- grad mode
@@ -285,6 +297,11 @@ class set_grad_enabled(_GradMode):
     def __exit__(self, *exc: object) -> None:
         _state.grad_enabled = self._prev
 
+    def __call__(self, fn: F) -> F:
+        # Used as a decorator, the call above must not change the mode of the thread.
+        _state.grad_enabled = self._prev
+        return super().__call__(fn)
+
 
 # --------------------------------------------------------------------------- the sweep
 
@@ -292,13 +309,13 @@ class set_grad_enabled(_GradMode):
 def _version_error(e: Entry, index: int, counter: list[int], expected: int) -> RuntimeError:
     from .tensor import torch_type_name
 
-    saved = e.saved[index]
+    saved = e[SAVED][index]
     where = ""
-    if index == len(e.saved) - 1:
-        where = f", which is output 0 of {e.prim.grad_fn_name(e.params)},"
-    elif e.srcs[index] is not None:
-        src = e.srcs[index]
-        where = f", which is output 0 of {src.prim.grad_fn_name(src.params)},"
+    if index == len(e[SAVED]) - 1:
+        where = f", which is output 0 of {e[PRIM].grad_fn_name(e[PARAMS])},"
+    elif e[SRCS][index] is not None:
+        src = e[SRCS][index]
+        where = f", which is output 0 of {src[PRIM].grad_fn_name(src[PARAMS])},"
     shape = ", ".join(str(n) for n in saved.shape)
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
@@ -347,9 +364,9 @@ def sweep(
     for e, k, g in roots:
         pos = tape.position(e)
         if pos < 0:
-            raise RuntimeError("the graph behind this tensor is no longer on the tape")
+            raise RuntimeError(SECOND_BACKWARD_MESSAGE)
         hi = max(hi, pos)
-        s = e.slot if e.outs is None else e.outs[k]
+        s = e[SLOT] if e[OUTS] is None else e[OUTS][k]
         prev = cots.get(s)
         cots[s] = g if prev is None else prev + g
     floor = -1
@@ -361,31 +378,32 @@ def sweep(
     leaf_map: dict[int, Any] = {}
     found: dict[int, Any] = {}
     passed_through: set[int] = set()
+    swept = 0
 
     for e in reversed(entries):
         if e is None:
             continue
-        outs = e.outs
+        outs = e[OUTS]
         if outs is None:
-            g = cots.pop(e.slot, None)
+            g = cots.pop(e[SLOT], None)
             if g is None:
                 continue
-            if e.extra is not None:
+            if e[EXTRA] is not None:
                 g = _apply_output_extras(e, 0, g, found, wanted)
         else:
             gs = [cots.pop(s, None) for s in outs]
             if all(x is None for x in gs):
                 continue
-            if e.extra is not None:
+            if e[EXTRA] is not None:
                 gs = [
                     x if x is None else _apply_output_extras(e, i, x, found, wanted)
                     for i, x in enumerate(gs)
                 ]
             g = tuple(gs)
-        if wanted is not None and e.slot in wanted and outs is None:
-            found[e.slot] = g
-        saved = e.saved
-        vers = e.vers
+        if wanted is not None and e[SLOT] in wanted and outs is None:
+            found[e[SLOT]] = g
+        saved = e[SAVED]
+        vers = e[VERS]
         if vers is FREED:
             raise RuntimeError(SECOND_BACKWARD_MESSAGE)
         if vers:
@@ -393,16 +411,16 @@ def sweep(
                 if counter[0] != ver:
                     raise _version_error(e, index, counter, ver)
         if saved is None:
-            saved = _nones(len(e.ins) + 1)
+            saved = _NONES[len(e[INS])]
         elif create_graph:
             saved = rewrap_saved(e, saved)
-        if e.leaves is not None and accumulate:
-            for s, leaf in e.leaves:
+        if e[LEAVES] is not None and accumulate:
+            for s, leaf in e[LEAVES]:
                 leaf_map[s] = leaf
-        rules = e.prim.vjp
-        params = e.params
-        bshapes = e.bshapes
-        for k, s in enumerate(e.ins):
+        rules = e[PRIM].vjp
+        params = e[PARAMS]
+        bshapes = e[BSHAPES]
+        for k, s in enumerate(e[INS]):
             if s is None or s < floor:
                 continue
             rule = rules[k]
@@ -419,10 +437,15 @@ def sweep(
                 passed_through.add(id(gk))
             prev = cots.get(s)
             cots[s] = gk if prev is None else prev + gk
-        if not retain_graph and vers:
-            e.saved = None
-            e.vers = FREED
+        if not retain_graph:
+            if vers:
+                e[SAVED] = None
+                e[VERS] = FREED
+            e[POS] = _SWEPT
+            swept += 1
 
+    if swept:
+        tape.drop_swept(lo)
     # What is left are cotangents of values made before the slice: leaves, or wanted inputs.
     if wanted is not None:
         for s in wanted:
@@ -433,12 +456,16 @@ def sweep(
             leaf = leaf_map.get(s)
             if leaf is not None:
                 _deliver_to_leaf(leaf, g, create_graph, id(g) in passed_through)
+            elif wanted is None:
+                # A non-leaf whose entry an earlier backward already swept off the tape.
+                raise RuntimeError(SECOND_BACKWARD_MESSAGE)
     return found if wanted is not None else cots
 
 
-@functools.cache
-def _nones(n: int) -> tuple[None, ...]:
-    return (None,) * n
+#: ``saved`` of an entry whose rules read nothing, by number of arguments.
+_NONES = [(None,) * (n + 1) for n in range(64)]
+#: Position of an entry that a sweep without ``retain_graph`` has taken off the tape.
+_SWEPT = -2
 
 
 def _apply_output_extras(
@@ -447,7 +474,7 @@ def _apply_output_extras(
     """Run the hooks on output ``index`` of ``e`` and fill a retained ``.grad``."""
     from .engine import deliver_retained, run_hooks
 
-    extra = e.extra
+    extra = e[EXTRA]
     hooks = extra.get(("hooks", index))
     if hooks:
         g = run_hooks(hooks, g)

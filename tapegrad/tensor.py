@@ -19,6 +19,7 @@ from . import tape as _tape
 from ._repr import format_dtype, tensor_repr
 from .backend import device_of, is_float_dtype, namespace, normalize_device
 from .tape import new_slot
+from .tape import EXTRA, INS, LEAVES, OUTS, PARAMS, PRIM, SRCS
 
 __all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad"]
 
@@ -64,6 +65,20 @@ def torch_type_name(dtype: np.dtype) -> str:
     return "tapegrad." + _TYPE_NAMES.get(np.dtype(dtype).name, "Tensor")
 
 
+def wrap(data: Any, slot: int | None = None, entry: Any = None) -> Tensor:
+    """A tensor over ``data`` (no copy): the constructor the hot path uses."""
+    t = _object_new(Tensor)
+    t.data = data
+    t._slot = slot
+    t._entry = entry
+    t._version = None
+    t._extra = None
+    return t
+
+
+_object_new = object.__new__
+
+
 class Tensor:
     """A multi-dimensional array that can record its history on the tape.
 
@@ -78,7 +93,9 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "_slot", "_entry", "_version", "_grad", "_base", "_extra", "__weakref__")
+    # Few slots keep creation cheap: the version counter is made when first needed, and rare
+    # state (gradient, view base, hooks) lives in ``_extra``.
+    __slots__ = ("data", "_slot", "_entry", "_version", "_extra", "__weakref__")
 
     # NumPy hands mixed expressions (``array * tensor``) to the tensor's reflected operators.
     __array_priority__ = 1000
@@ -93,9 +110,7 @@ class Tensor:
         self.data = data
         self._slot = None
         self._entry = None
-        self._version = [0]
-        self._grad = None
-        self._base = None
+        self._version = None
         self._extra = None
 
     @classmethod
@@ -104,11 +119,48 @@ class Tensor:
         t.data = data
         t._slot = slot
         t._entry = entry
-        t._version = [0]
-        t._grad = None
-        t._base = None
+        t._version = None
         t._extra = None
         return t
+
+    def _counter(self) -> list[int]:  # noqa: D401
+        """The version counter, shared with views; made on first use."""
+        v = self._version
+        if v is None:
+            v = self._version = [0]
+        return v
+
+    def _bump(self) -> None:
+        """Record an in-place change."""
+        v = self._version
+        if v is None:
+            self._version = [1]
+        else:
+            v[0] += 1
+
+    @property
+    def _base(self) -> Tensor | None:
+        extra = self._extra
+        return extra.get("base") if extra else None
+
+    @property
+    def _grad(self) -> Tensor | None:
+        extra = self._extra
+        return extra.get("grad") if extra else None
+
+    @_grad.setter
+    def _grad(self, value: Tensor | None) -> None:
+        extra = self._extra
+        if extra is None:
+            if value is None:
+                return
+            extra = self._extra = {}
+        extra["grad"] = value
+
+    @property
+    def _version_value(self) -> int:
+        v = self._version
+        return 0 if v is None else v[0]
 
     # ------------------------------------------------------------------ autograd state
 
@@ -161,9 +213,10 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """Accumulated gradient of a leaf (or of a non-leaf after :meth:`retain_grad`)."""
-        if self._entry is not None and not (self._extra and self._extra.get("retains_grad")):
+        g = self._grad
+        if g is None and self._entry is not None and not self.retains_grad:
             warnings.warn(NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
-        return self._grad
+        return g
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
@@ -211,9 +264,9 @@ class Tensor:
             return
         self._extra["retains_grad"] = True
         e = self._entry
-        if e.extra is None:
-            e.extra = {}
-        e.extra[("retain", _output_index(e, self._slot))] = weakref.ref(self)
+        if e[EXTRA] is None:
+            e[EXTRA] = {}
+        e[EXTRA][("retain", _output_index(e, self._slot))] = weakref.ref(self)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -236,9 +289,9 @@ class Tensor:
             hooks = self._extra.setdefault("hooks", [])
         else:
             e = self._entry
-            if e.extra is None:
-                e.extra = {}
-            hooks = e.extra.setdefault(("hooks", _output_index(e, self._slot)), [])
+            if e[EXTRA] is None:
+                e[EXTRA] = {}
+            hooks = e[EXTRA].setdefault(("hooks", _output_index(e, self._slot)), [])
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
@@ -264,7 +317,7 @@ class Tensor:
         False
         """
         t = Tensor._make(self.data)
-        t._version = self._version
+        t._version = self._counter()
         return t
 
     def detach_(self) -> Tensor:
@@ -470,7 +523,7 @@ class Tensor:
     def __repr__(self) -> str:
         name = None
         if self._entry is not None:
-            name = self._entry.prim.grad_fn_name(self._entry.params)
+            name = self._entry[PRIM].grad_fn_name(self._entry[PARAMS])
         return tensor_repr(
             _host(self.data),
             requires_grad=self._slot is not None and self._entry is None,
@@ -520,114 +573,58 @@ class Tensor:
     # ------------------------------------------------------------------ in place
 
     def _check_inplace(self) -> None:
-        if self._slot is not None and self._entry is None and _state.grad_enabled:
-            raise RuntimeError(INPLACE_LEAF_MESSAGE)
-        base = self._base
-        if (
-            base is not None
-            and _state.grad_enabled
-            and (base._slot is not None or self._slot is not None)
-        ):
-            raise RuntimeError(
-                "in-place operations on a view of a tensor that requires grad are not "
-                "supported; write through the base with indexing instead (x[idx] = value)"
-            )
+        from .inplace import check_inplace
+
+        check_inplace(self)
 
     def _inplace(self, op: Callable[..., Any], *others: Any) -> Tensor:
-        """Run ``op(self, *others)`` and write the result into this tensor's storage."""
-        self._check_inplace()
-        recording = _state.grad_enabled and (
-            self._slot is not None
-            or any(isinstance(o, Tensor) and o._slot is not None for o in others)
-        )
-        result = op(self, *others)
-        rdata = result.data if isinstance(result, Tensor) else result
-        if rdata.shape != self.data.shape:
-            raise RuntimeError(
-                f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
-                f"{list(rdata.shape)}"
-            )
-        if rdata.dtype != self.data.dtype and not np.can_cast(
-            rdata.dtype, self.data.dtype, casting="same_kind"
-        ):
-            raise RuntimeError(
-                f"result type {_dtype_title(rdata.dtype)} can't be cast to the desired output "
-                f"type {_dtype_title(self.data.dtype)}"
-            )
-        namespace(self.data).copyto(self.data, rdata, casting="unsafe")
-        self._version[0] += 1
-        if recording and isinstance(result, Tensor) and result._slot is not None:
-            self._slot = result._slot
-            self._entry = result._entry
-            # The entry's saved output, if any, is the result's own array, unchanged.
-        return self
+        from .inplace import apply_inplace
+
+        return apply_inplace(self, op, *others)
+
+    def _arith_(self, name: str, other: Any) -> Tensor:
+        """In-place arithmetic: a direct ufunc call when nothing needs recording."""
+        from .inplace import apply_inplace, apply_inplace_fast
+
+        if not _state.grad_enabled or not _needs_record(self, other):
+            return apply_inplace_fast(self, name, other)
+        return apply_inplace(self, getattr(_OPS, name), other)
 
     def zero_(self) -> Tensor:
-        """Fill with zeros in place."""
-        self._check_inplace()
-        self.data[...] = 0
-        self._version[0] += 1
-        if _state.grad_enabled and self._slot is not None:
-            self._detach_value()
-        return self
+        """Fill with zeros in place (``ZeroBackward0`` when recorded)."""
+        from .ops.shape import fill
+
+        return self._inplace(lambda s: fill(s, 0, name="ZeroBackward0"))
 
     def fill_(self, value: Any) -> Tensor:
-        """Fill with ``value`` in place."""
+        """Fill with ``value`` in place (``FillBackward2`` when recorded)."""
+        from .ops.shape import copy_from, fill
+
         if isinstance(value, Tensor):
-            return self._inplace(lambda s, v: v * 1 + s * 0, value)
-        self._check_inplace()
-        self.data[...] = value
-        self._version[0] += 1
-        if _state.grad_enabled and self._slot is not None:
-            self._detach_value()
-        return self
-
-    def _detach_value(self) -> None:
-        """After overwriting a non-leaf with a constant, its value no longer depends on the
-        graph: it becomes a fresh value that still requires grad (as in PyTorch)."""
-        from .ops.shape import constant_like
-
-        r = constant_like(self)
-        self._slot = r._slot
-        self._entry = r._entry
+            return self._inplace(copy_from, value)
+        return self._inplace(lambda s: fill(s, value, name="FillBackward2"))
 
     def copy_(self, src: Any) -> Tensor:
-        """Copy ``src`` (broadcast) into this tensor in place; differentiable in ``src``."""
-        from .ops.shape import broadcast_to, astype
+        """Copy ``src`` (broadcast, cast) into this tensor in place (``CopyBackwards``)."""
+        from .ops.shape import copy_from
 
-        def op(s: Tensor, v: Any) -> Any:
-            v = v if isinstance(v, Tensor) else Tensor._make(namespace(s.data).asarray(v))
-            if v.dtype != s.dtype:
-                v = astype(v, s.dtype)
-            if v.shape != s.shape:
-                v = broadcast_to(v, s.shape)
-            return v + s * 0 if s._slot is not None else v
-
-        return self._inplace(op, src)
+        return self._inplace(copy_from, src)
 
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In-place ``self += alpha * other``."""
-        if not _state.grad_enabled or not _needs_record(self, other):
-            return self._inplace_fast(np.add, other if alpha == 1 else other * alpha)
-        return self._inplace(_OPS.add, other if alpha == 1 else other * alpha)
+        return self._arith_("add", other if alpha == 1 else other * alpha)
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In-place ``self -= alpha * other``."""
-        if not _state.grad_enabled or not _needs_record(self, other):
-            return self._inplace_fast(np.subtract, other if alpha == 1 else other * alpha)
-        return self._inplace(_OPS.subtract, other if alpha == 1 else other * alpha)
+        return self._arith_("subtract", other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
         """In-place ``self *= other``."""
-        if not _state.grad_enabled or not _needs_record(self, other):
-            return self._inplace_fast(np.multiply, other)
-        return self._inplace(_OPS.multiply, other)
+        return self._arith_("multiply", other)
 
     def div_(self, other: Any) -> Tensor:
         """In-place ``self /= other``."""
-        if not _state.grad_enabled or not _needs_record(self, other):
-            return self._inplace_fast(np.true_divide, other)
-        return self._inplace(_OPS.true_divide, other)
+        return self._arith_("true_divide", other)
 
     def pow_(self, other: Any) -> Tensor:
         """In-place ``self **= other``."""
@@ -636,29 +633,6 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         """In-place clamp."""
         return self._inplace(lambda s: s.clamp(min, max))
-
-    def _inplace_fast(self, ufunc: Any, other: Any) -> Tensor:
-        """In-place arithmetic with nothing to record: one ufunc call into our own storage."""
-        self._check_inplace()
-        o = other.data if isinstance(other, Tensor) else other
-        xp = namespace(self.data)
-        fn = getattr(xp, ufunc.__name__)
-        try:
-            fn(self.data, o, out=self.data)
-        except TypeError as err:  # e.g. float into an integer tensor
-            rtype = np.result_type(self.data, o)
-            raise RuntimeError(
-                f"result type {_dtype_title(rtype)} can't be cast to the desired output type "
-                f"{_dtype_title(self.data.dtype)}"
-            ) from err
-        except ValueError as err:
-            oshape = getattr(o, "shape", ())
-            raise RuntimeError(
-                f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
-                f"{list(np.broadcast_shapes(self.data.shape, oshape))}"
-            ) from err
-        self._version[0] += 1
-        return self
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -676,7 +650,7 @@ class Tensor:
         return self.pow_(other)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        from .ops.index import setitem
+        from .inplace import setitem
 
         setitem(self, index, value)
 
@@ -685,7 +659,8 @@ def _needs_record(t: Tensor, other: Any) -> bool:
     return t._slot is not None or (isinstance(other, Tensor) and other._slot is not None)
 
 
-def _dtype_title(dtype: Any) -> str:
+def dtype_title(dtype: Any) -> str:
+    """PyTorch's short dtype name in messages: ``Float``, ``Long``, ..."""
     names = {
         "float32": "Float",
         "float64": "Double",
@@ -720,7 +695,7 @@ def _host(data: Any) -> np.ndarray:
 
 
 def _output_index(e: Any, slot: int | None) -> int:
-    return 0 if e.outs is None else e.outs.index(slot)
+    return 0 if e[OUTS] is None else e[OUTS].index(slot)
 
 
 class RemovableHandle:
@@ -761,20 +736,20 @@ class Node:
     @classmethod
     def of(cls, entry: Any, index: int) -> Node:
         """The (cached) node of output ``index`` of ``entry``."""
-        if entry.extra is not None:
-            ref = entry.extra.get(("node", index))
+        if entry[EXTRA] is not None:
+            ref = entry[EXTRA].get(("node", index))
             node = ref() if ref is not None else None
             if node is not None:
                 return node
-        name = entry.prim.grad_fn_name(entry.params)
+        name = entry[PRIM].grad_fn_name(entry[PARAMS])
         klass = cls._classes.get(name)
         if klass is None:
             klass = type(name, (Node,), {"__module__": "tapegrad.autograd"})
             cls._classes[name] = klass
         node = klass(entry, index)
-        if entry.extra is None:
-            entry.extra = {}
-        entry.extra[("node", index)] = weakref.ref(node)
+        if entry[EXTRA] is None:
+            entry[EXTRA] = {}
+        entry[EXTRA][("node", index)] = weakref.ref(node)
         return node
 
     def name(self) -> str:
@@ -786,8 +761,13 @@ class Node:
         """One ``(node, output_index)`` pair per input; ``(None, 0)`` for constants."""
         e = self._entry
         pairs = []
-        leaves = dict(e.leaves) if e.leaves is not None else {}
-        for slot, src in zip(e.ins, e.srcs):
+        leaves = dict(e[LEAVES]) if e[LEAVES] is not None else {}
+        shown = e[PRIM].graph_inputs
+        if callable(shown):
+            shown = shown(e[PARAMS])
+        for i, (slot, src) in enumerate(zip(e[INS], e[SRCS])):
+            if shown is not None and i not in shown:
+                continue
             if slot is None:
                 pairs.append((None, 0))
             elif src is None:
@@ -862,6 +842,7 @@ from .ops import index as _ix  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shp  # noqa: E402
+from .primitive import bind1, bind2  # noqa: E402
 
 _NO_DIM = object()
 _f64 = np.dtype(np.float64)
@@ -870,33 +851,16 @@ _f32 = np.dtype(np.float32)
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
-def _torch_float(result: Any, a: Any, b: Any) -> Any:
-    """PyTorch keeps integer tensors combined with Python floats in float32, where NumPy
-    would give float64."""
-    if result.data.dtype is _f64 or result.data.dtype == _f64:
-        da = getattr(a, "dtype", None)
-        db = getattr(b, "dtype", None)
-        if (da is None or da.kind in "biu") and (db is None or db.kind in "biu"):
-            return _shp.astype(result, _f32)
-    return result
-
-
-def _binary(fn: Callable[[Any, Any], Any]) -> Callable[[Tensor, Any], Any]:
+def _binary(prim: Any) -> Callable[[Tensor, Any], Any]:
     def op(self: Tensor, other: Any) -> Any:
-        r = fn(self, other)
-        if self.data.dtype.kind in "biu":
-            return _torch_float(r, self, other)
-        return r
+        return bind2(prim, self, other)
 
     return op
 
 
-def _reflected(fn: Callable[[Any, Any], Any]) -> Callable[[Tensor, Any], Any]:
+def _reflected(prim: Any) -> Callable[[Tensor, Any], Any]:
     def op(self: Tensor, other: Any) -> Any:
-        r = fn(other, self)
-        if self.data.dtype.kind in "biu":
-            return _torch_float(r, other, self)
-        return r
+        return bind2(prim, other, self)
 
     return op
 
@@ -942,7 +906,7 @@ def _mean(self, dim=_NO_DIM, keepdim=False, dtype=None, *, axis=None, keepdims=N
     if x.data.dtype.kind not in "fc":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {_dtype_title(x.data.dtype)}"
+            f"or complex dtype. Got: {dtype_title(x.data.dtype)}"
         )
     return _red.mean(x, d, k, dim_given=given)
 
@@ -1069,23 +1033,23 @@ def _invert(self):
 
 
 _methods: dict[str, Any] = {
-    "__add__": _binary(_ew.add),
-    "__radd__": _reflected(_ew.add),
-    "__sub__": _binary(_ew.subtract),
+    "__add__": _binary(_ew.ADD),
+    "__radd__": _binary(_ew.ADD),
+    "__sub__": _binary(_ew.SUBTRACT),
     "__rsub__": _rsub,
-    "__mul__": _binary(_ew.multiply),
-    "__rmul__": _reflected(_ew.multiply),
-    "__truediv__": _binary(_ew.true_divide),
+    "__mul__": _binary(_ew.MULTIPLY),
+    "__rmul__": _binary(_ew.MULTIPLY),
+    "__truediv__": _binary(_ew.TRUE_DIVIDE),
     "__rtruediv__": _rtruediv,
-    "__floordiv__": _binary(_ew.floor_divide),
-    "__rfloordiv__": _reflected(_ew.floor_divide),
-    "__mod__": _binary(_ew.remainder),
-    "__rmod__": _reflected(_ew.remainder),
-    "__pow__": _binary(_ew.power),
-    "__rpow__": _reflected(_ew.power),
+    "__floordiv__": _binary(_ew.FLOOR_DIVIDE),
+    "__rfloordiv__": _reflected(_ew.FLOOR_DIVIDE),
+    "__mod__": lambda self, other: _ew.remainder(self, other),
+    "__rmod__": _reflected(_ew.REMAINDER),
+    "__pow__": lambda self, other: _ew.power(self, other),
+    "__rpow__": lambda self, other: _ew.power(other, self),
     "__matmul__": lambda self, other: _la.matmul(self, other),
     "__rmatmul__": lambda self, other: _la.matmul(other, self),
-    "__neg__": lambda self: _ew.negative(self),
+    "__neg__": lambda self: bind1(_ew.NEGATIVE, self),
     "__pos__": lambda self: self,
     "__abs__": lambda self: _ew.abs(self),
     "__getitem__": lambda self, index: _ix.getitem(self, index),
@@ -1099,29 +1063,29 @@ _methods: dict[str, Any] = {
     "__or__": _logical("bitwise_or"),
     "__xor__": _logical("bitwise_xor"),
     "__invert__": _invert,
-    "add": _binary(_ew.add),
-    "sub": _binary(_ew.subtract),
-    "mul": _binary(_ew.multiply),
-    "div": _binary(_ew.true_divide),
-    "pow": _binary(_ew.power),
-    "remainder": _binary(_ew.remainder),
+    "add": _binary(_ew.ADD),
+    "sub": _binary(_ew.SUBTRACT),
+    "mul": _binary(_ew.MULTIPLY),
+    "div": _binary(_ew.TRUE_DIVIDE),
+    "pow": lambda self, other: _ew.power(self, other),
+    "remainder": lambda self, other: _ew.remainder(self, other),
     "matmul": lambda self, other: _la.matmul(self, other),
     "mm": lambda self, other: _la.matmul(self, other),
     "dot": lambda self, other: _la.matmul(self, other),
     "neg": lambda self: _ew.negative(self),
-    "exp": lambda self: _ew.exp(self),
-    "log": lambda self: _ew.log(self),
-    "log1p": lambda self: _ew.log1p(self),
-    "sin": lambda self: _ew.sin(self),
-    "cos": lambda self: _ew.cos(self),
-    "tanh": lambda self: _ew.tanh(self),
-    "sqrt": lambda self: _ew.sqrt(self),
-    "abs": lambda self: _ew.abs(self),
-    "sign": lambda self: _ew.sign(self),
-    "sigmoid": lambda self: _ew.sigmoid(self),
-    "relu": lambda self: _ew.relu(self),
-    "reciprocal": lambda self: _ew.reciprocal(self),
-    "square": lambda self: _ew.square(self),
+    "exp": lambda self: bind1(_ew.EXP, self),
+    "log": lambda self: bind1(_ew.LOG, self),
+    "log1p": lambda self: bind1(_ew.LOG1P, self),
+    "sin": lambda self: bind1(_ew.SIN, self),
+    "cos": lambda self: bind1(_ew.COS, self),
+    "tanh": lambda self: bind1(_ew.TANH, self),
+    "sqrt": lambda self: bind1(_ew.SQRT, self),
+    "abs": lambda self: bind1(_ew.ABS, self),
+    "sign": lambda self: bind1(_ew.SIGN, self),
+    "sigmoid": lambda self: bind1(_ew.SIGMOID, self),
+    "relu": lambda self: bind1(_ew.RELU, self),
+    "reciprocal": lambda self: bind1(_ew.RECIPROCAL, self),
+    "square": lambda self: bind1(_ew.SQUARE, self),
     "maximum": lambda self, other: _ew.maximum(self, other),
     "minimum": lambda self, other: _ew.minimum(self, other),
     "clamp": _clamp,

@@ -20,6 +20,7 @@ from .engine import run_grad
 from .primitive import Primitive, bind
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor
+from .tape import INS, OUTS, PARAMS, PRIM, SAVED, SLOT
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp"]
 
@@ -44,7 +45,7 @@ def _box(x: Any, who: str) -> tuple[Tensor, bool]:
         if x._slot is not None:
             return bind(ALIAS, (x,)), True
         t = Tensor._make(x.data)
-        t._version = x._version
+        t._version = x._counter()
         t.requires_grad_(True)
         return t, True
     if isinstance(x, (bool, np.bool_)) or isinstance(x, (int, np.integer)):
@@ -338,18 +339,18 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     nested = _nested() or any(any(k) for k in kinds)
     with _tape.enable_grad() if nested else _tape.no_grad():
         for e in recorded:
-            ts = tuple(None if s is None else tan_slots.get(s) for s in e.ins)
+            ts = tuple(None if s is None else tan_slots.get(s) for s in e[INS])
             if all(t is None for t in ts):
                 continue
-            if e.prim.jvp is None:
-                raise NotImplementedError(f"no forward-mode rule for primitive {e.prim.name!r}")
-            saved = rewrap_saved(e, e.saved) if nested else e.saved
-            t_out = e.prim.jvp(ts, *saved, **(e.params or {}))
-            if e.outs is None:
+            if e[PRIM].jvp is None:
+                raise NotImplementedError(f"no forward-mode rule for primitive {e[PRIM].name!r}")
+            saved = rewrap_saved(e, e[SAVED]) if nested else e[SAVED]
+            t_out = e[PRIM].jvp(ts, *saved, **(e[PARAMS] or {}))
+            if e[OUTS] is None:
                 if t_out is not None:
-                    tan_slots[e.slot] = t_out
+                    tan_slots[e[SLOT]] = t_out
             else:
-                for s, t in zip(e.outs, t_out):
+                for s, t in zip(e[OUTS], t_out):
                     if t is not None:
                         tan_slots[s] = t
     out_leaves, out_def = tree_flatten(out)

@@ -1,5 +1,44 @@
-"""Neural-network building blocks."""
+"""Neural-network building blocks: modules, parameters, layers, losses and initialisers.
 
-from . import functional
+>>> tg.manual_seed(0)
+>>> model = tg.nn.Sequential(tg.nn.Linear(4, 8), tg.nn.ReLU(), tg.nn.Linear(8, 3))
+>>> loss = tg.nn.CrossEntropyLoss()(model(tg.randn(5, 4)), tg.tensor([0, 1, 2, 0, 1]))
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 4)
+"""
 
-__all__ = ["functional"]
+from . import functional, init
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .containers import ModuleList, Sequential
+from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .module import IncompatibleKeys, Module
+from .parameter import Parameter
+
+__all__ = [
+    "functional",
+    "init",
+    "Module",
+    "IncompatibleKeys",
+    "Parameter",
+    "Sequential",
+    "ModuleList",
+    "Identity",
+    "Linear",
+    "Flatten",
+    "Dropout",
+    "LayerNorm",
+    "Embedding",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "LeakyReLU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "CrossEntropyLoss",
+    "MSELoss",
+    "BCEWithLogitsLoss",
+]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..primitive import OUT, Primitive, bind
+import numpy as np
+
+from ..primitive import OUT, Primitive, bind, bind1, bind2
 
 __all__ = [
     "add",
@@ -53,8 +55,16 @@ def _tsum(*terms: Any) -> Any:
     return acc
 
 
-def _unary(name: str, fwd: Any, vjp: Any, jvp: Any, uses: tuple[int, ...], grad_fn: str) -> Primitive:
-    return Primitive(name, fwd, (vjp,), jvp, uses=(uses,), grad_fn=grad_fn)
+def _unary(
+    name: str,
+    fwd: Any,
+    vjp: Any,
+    jvp: Any,
+    uses: tuple[int, ...],
+    grad_fn: str,
+    np_fwd: str | None = None,
+) -> Primitive:
+    return Primitive(name, fwd, (vjp,), jvp, uses=(uses,), grad_fn=grad_fn, np_fwd=np_fwd)
 
 
 # ---------------------------------------------------------------------- arithmetic
@@ -67,6 +77,7 @@ ADD = Primitive(
     uses=((), ()),
     grad_fn="AddBackward0",
     broadcasting=True,
+    np_fwd="add",
 )
 SUBTRACT = Primitive(
     "sub",
@@ -76,6 +87,7 @@ SUBTRACT = Primitive(
     uses=((), ()),
     grad_fn="SubBackward0",
     broadcasting=True,
+    np_fwd="subtract",
 )
 # ``2 - x`` is recorded with the tensor first, as PyTorch's rsub: out = b - a.
 RSUB = Primitive(
@@ -86,6 +98,7 @@ RSUB = Primitive(
     uses=((), ()),
     grad_fn="RsubBackward1",
     broadcasting=True,
+    graph_inputs=(0,),
 )
 MULTIPLY = Primitive(
     "mul",
@@ -97,6 +110,7 @@ MULTIPLY = Primitive(
     uses=((1,), (0,)),
     grad_fn="MulBackward0",
     broadcasting=True,
+    np_fwd="multiply",
 )
 TRUE_DIVIDE = Primitive(
     "div",
@@ -109,6 +123,7 @@ TRUE_DIVIDE = Primitive(
     uses=((1,), (0, 1)),
     grad_fn="DivBackward0",
     broadcasting=True,
+    np_fwd="true_divide",
 )
 NEGATIVE = _unary(
     "neg",
@@ -117,6 +132,7 @@ NEGATIVE = _unary(
     lambda t, x, out: negative(t[0]),
     (),
     "NegBackward0",
+    "negative",
 )
 
 
@@ -154,6 +170,7 @@ POWER = Primitive(
     uses=((0, 1), (0, 1, OUT)),
     grad_fn=_pow_name,
     broadcasting=True,
+    graph_inputs=lambda p: {0: (0,), 1: (0, 1), 2: (1,)}[p.get("kind", 1) if p else 1],
 )
 
 
@@ -161,6 +178,26 @@ def _remainder_fwd(xp: Any, a: Any, b: Any) -> Any:
     return xp.remainder(a, b)
 
 
+_REMAINDER_RULES = (
+    (
+        lambda g, a, b, out: g,
+        lambda g, a, b, out: negative(g) * floor(true_divide(a, b)),
+    ),
+    lambda t, a, b, out: _tsum(
+        t[0], None if t[1] is None else negative(t[1]) * floor(true_divide(a, b))
+    ),
+)
+# ``x % 2``: PyTorch's scalar overload, a node with one input.
+REMAINDER_SCALAR = Primitive(
+    "remainder",
+    _remainder_fwd,
+    *_REMAINDER_RULES,
+    uses=((), (0, 1)),
+    grad_fn="RemainderBackward0",
+    broadcasting=True,
+    np_fwd="remainder",
+    graph_inputs=(0,),
+)
 REMAINDER = Primitive(
     "remainder",
     _remainder_fwd,
@@ -172,8 +209,9 @@ REMAINDER = Primitive(
         t[0], None if t[1] is None else negative(t[1]) * floor(true_divide(a, b))
     ),
     uses=((), (0, 1)),
-    grad_fn="RemainderBackward0",
+    grad_fn="RemainderBackward1",
     broadcasting=True,
+    np_fwd="remainder",
 )
 
 
@@ -195,6 +233,7 @@ FLOOR_DIVIDE = Primitive(
     uses=((), ()),
     grad_fn="FloorDivideBackward0",
     broadcasting=True,
+    np_fwd="floor_divide",
 )
 FLOOR = _unary(
     "floor",
@@ -203,6 +242,7 @@ FLOOR = _unary(
     lambda t, x, out: t[0] * 0,
     (),
     "FloorBackward0",
+    "floor",
 )
 
 # ---------------------------------------------------------------------- transcendental
@@ -214,6 +254,7 @@ EXP = _unary(
     lambda t, x, out: t[0] * out,
     (OUT,),
     "ExpBackward0",
+    "exp",
 )
 EXPM1 = _unary(
     "expm1",
@@ -222,6 +263,7 @@ EXPM1 = _unary(
     lambda t, x, out: t[0] * (out + 1),
     (OUT,),
     "Expm1Backward0",
+    "expm1",
 )
 LOG = _unary(
     "log",
@@ -230,6 +272,7 @@ LOG = _unary(
     lambda t, x, out: t[0] / x,
     (0,),
     "LogBackward0",
+    "log",
 )
 LOG1P = _unary(
     "log1p",
@@ -238,6 +281,7 @@ LOG1P = _unary(
     lambda t, x, out: t[0] / (x + 1),
     (0,),
     "Log1PBackward0",
+    "log1p",
 )
 SIN = _unary(
     "sin",
@@ -246,6 +290,7 @@ SIN = _unary(
     lambda t, x, out: t[0] * cos(x),
     (0,),
     "SinBackward0",
+    "sin",
 )
 COS = _unary(
     "cos",
@@ -254,6 +299,7 @@ COS = _unary(
     lambda t, x, out: negative(t[0]) * sin(x),
     (0,),
     "CosBackward0",
+    "cos",
 )
 TANH = _unary(
     "tanh",
@@ -262,6 +308,7 @@ TANH = _unary(
     lambda t, x, out: t[0] * (1 - out * out),
     (OUT,),
     "TanhBackward0",
+    "tanh",
 )
 SQRT = _unary(
     "sqrt",
@@ -270,6 +317,7 @@ SQRT = _unary(
     lambda t, x, out: t[0] / (2 * out),
     (OUT,),
     "SqrtBackward0",
+    "sqrt",
 )
 RECIPROCAL = _unary(
     "reciprocal",
@@ -278,6 +326,7 @@ RECIPROCAL = _unary(
     lambda t, x, out: negative(t[0]) * (out * out),
     (OUT,),
     "ReciprocalBackward0",
+    "reciprocal",
 )
 SQUARE = _unary(
     "square",
@@ -286,6 +335,7 @@ SQUARE = _unary(
     lambda t, x, out: t[0] * (2 * x),
     (0,),
     "PowBackward0",
+    "square",
 )
 ABS = _unary(
     "abs",
@@ -294,6 +344,7 @@ ABS = _unary(
     lambda t, x, out: t[0] * sign(x),
     (0,),
     "AbsBackward0",
+    "abs",
 )
 SIGN = _unary(
     "sign",
@@ -302,6 +353,7 @@ SIGN = _unary(
     lambda t, x, out: t[0] * 0,
     (),
     "SignBackward0",
+    "sign",
 )
 
 
@@ -362,6 +414,7 @@ MAXIMUM = Primitive(
     uses=((0, 1), (0, 1)),
     grad_fn="MaximumBackward0",
     broadcasting=True,
+    np_fwd="maximum",
 )
 MINIMUM = Primitive(
     "minimum",
@@ -377,6 +430,7 @@ MINIMUM = Primitive(
     uses=((0, 1), (0, 1)),
     grad_fn="MinimumBackward0",
     broadcasting=True,
+    np_fwd="minimum",
 )
 
 
@@ -401,6 +455,7 @@ WHERE = Primitive(
     uses=((), (0,), (0,)),
     grad_fn="WhereBackward0",
     broadcasting=True,
+    graph_inputs=(1, 2),
 )
 
 
@@ -468,27 +523,27 @@ def not_equal(a: Any, b: Any) -> Any:
 
 def add(a: Any, b: Any) -> Any:
     """``a + b`` with broadcasting."""
-    return bind(ADD, (a, b))
+    return bind2(ADD, a, b)
 
 
 def subtract(a: Any, b: Any) -> Any:
     """``a - b`` with broadcasting."""
-    return bind(SUBTRACT, (a, b))
+    return bind2(SUBTRACT, a, b)
 
 
 def rsub(a: Any, b: Any) -> Any:
     """``b - a``, recorded as PyTorch's ``rsub`` (the tensor ``a`` first)."""
-    return bind(RSUB, (a, b))
+    return bind2(RSUB, a, b)
 
 
 def multiply(a: Any, b: Any) -> Any:
     """``a * b`` with broadcasting."""
-    return bind(MULTIPLY, (a, b))
+    return bind2(MULTIPLY, a, b)
 
 
 def true_divide(a: Any, b: Any) -> Any:
     """``a / b`` with broadcasting."""
-    return bind(TRUE_DIVIDE, (a, b))
+    return bind2(TRUE_DIVIDE, a, b)
 
 
 divide = true_divide
@@ -496,117 +551,136 @@ divide = true_divide
 
 def negative(x: Any) -> Any:
     """``-x``."""
-    return bind(NEGATIVE, (x,))
+    return bind1(NEGATIVE, x)
 
 
 def power(x: Any, y: Any) -> Any:
     """``x ** y``; the tensor (if any) decides PyTorch's node name (PowBackward0/1/2)."""
     from ..tensor import Tensor
 
-    xt = isinstance(x, Tensor) and x._slot is not None
-    yt = isinstance(y, Tensor) and y._slot is not None
+    xt = isinstance(x, Tensor)
+    yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
-    return bind(POWER, (x, y), {"kind": kind} if kind != 1 else None)
+    out = bind(POWER, (x, y), {"kind": kind} if kind != 1 else None)
+    if xt != yt and isinstance(out, Tensor) and out.dtype == _F64:
+        return _torch_promote(out, x if xt else y, y if xt else x)
+    return out
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:
+    """Cast ``tensor ** scalar`` (or the reverse) to the dtype PyTorch gives it."""
+    from ..primitive import torch_result_type
+    from .shape import astype
+
+    target = torch_result_type(tensor.data, scalar.data if hasattr(scalar, "_slot") else scalar)
+    return astype(out, target) if target != out.dtype else out
 
 
 def remainder(a: Any, b: Any) -> Any:
     """``a % b`` (Python's sign convention, as NumPy and PyTorch)."""
-    return bind(REMAINDER, (a, b))
+    from ..tensor import Tensor
+
+    if isinstance(a, Tensor) and not isinstance(b, Tensor) and not hasattr(b, "shape"):
+        return bind2(REMAINDER_SCALAR, a, b)
+    return bind2(REMAINDER, a, b)
 
 
 def floor_divide(a: Any, b: Any) -> Any:
     """``a // b``: values only; a backward pass through it raises."""
-    return bind(FLOOR_DIVIDE, (a, b))
+    return bind2(FLOOR_DIVIDE, a, b)
 
 
 def floor(x: Any) -> Any:
     """Elementwise floor (zero gradient)."""
-    return bind(FLOOR, (x,))
+    return bind1(FLOOR, x)
 
 
 def exp(x: Any) -> Any:
     """Elementwise ``e**x``."""
-    return bind(EXP, (x,))
+    return bind1(EXP, x)
 
 
 def expm1(x: Any) -> Any:
     """Elementwise ``e**x - 1``, accurate near 0."""
-    return bind(EXPM1, (x,))
+    return bind1(EXPM1, x)
 
 
 def log(x: Any) -> Any:
     """Natural logarithm."""
-    return bind(LOG, (x,))
+    return bind1(LOG, x)
 
 
 def log1p(x: Any) -> Any:
     """``log(1 + x)``, accurate near 0."""
-    return bind(LOG1P, (x,))
+    return bind1(LOG1P, x)
 
 
 def sin(x: Any) -> Any:
     """Sine."""
-    return bind(SIN, (x,))
+    return bind1(SIN, x)
 
 
 def cos(x: Any) -> Any:
     """Cosine."""
-    return bind(COS, (x,))
+    return bind1(COS, x)
 
 
 def tanh(x: Any) -> Any:
     """Hyperbolic tangent."""
-    return bind(TANH, (x,))
+    return bind1(TANH, x)
 
 
 def sqrt(x: Any) -> Any:
     """Square root (gradient ``inf`` at 0, as PyTorch)."""
-    return bind(SQRT, (x,))
+    return bind1(SQRT, x)
 
 
 def reciprocal(x: Any) -> Any:
     """``1 / x``."""
-    return bind(RECIPROCAL, (x,))
+    return bind1(RECIPROCAL, x)
 
 
 def square(x: Any) -> Any:
     """``x * x``."""
-    return bind(SQUARE, (x,))
+    return bind1(SQUARE, x)
 
 
 def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
     """Absolute value (gradient 0 at 0, as PyTorch)."""
-    return bind(ABS, (x,))
+    return bind1(ABS, x)
 
 
 def sign(x: Any) -> Any:
     """Sign (zero gradient)."""
-    return bind(SIGN, (x,))
+    return bind1(SIGN, x)
 
 
 def sigmoid(x: Any) -> Any:
     """Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
-    return bind(SIGMOID, (x,))
+    return bind1(SIGMOID, x)
 
 
 def softplus(x: Any) -> Any:
     """``log(1 + exp(x))``, stable for large ``|x|``."""
-    return bind(SOFTPLUS, (x,))
+    return bind1(SOFTPLUS, x)
 
 
 def relu(x: Any) -> Any:
     """``max(x, 0)`` (gradient 0 at 0, as PyTorch)."""
-    return bind(RELU, (x,))
+    return bind1(RELU, x)
 
 
 def maximum(a: Any, b: Any) -> Any:
     """Elementwise maximum; on ties each side gets half the gradient."""
-    return bind(MAXIMUM, (a, b))
+    return bind2(MAXIMUM, a, b)
 
 
 def minimum(a: Any, b: Any) -> Any:
     """Elementwise minimum; on ties each side gets half the gradient."""
-    return bind(MINIMUM, (a, b))
+    return bind2(MINIMUM, a, b)
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:

@@ -15,7 +15,7 @@ from ..backend import namespace
 from ..primitive import Primitive, bind
 from ._broadcast import unbroadcast
 
-__all__ = ["getitem", "setitem", "normalize_index"]
+__all__ = ["getitem", "scatter", "index_put", "normalize_index"]
 
 
 def normalize_index(index: Any) -> Any:
@@ -42,18 +42,23 @@ def _is_basic(index: Any) -> bool:
 
 
 def _index_name(index: Any) -> str:
+    """PyTorch's node for ``x[index]``: the last operation its indexing performs."""
     items = index if isinstance(index, tuple) else (index,)
     if not _is_basic(index):
         return "IndexBackward0"
     last = None
+    full_slice = False
     for i in items:
         if isinstance(i, (int, np.integer)):
             last = "SelectBackward0"
-        elif isinstance(i, slice) and i != slice(None):
-            last = "SliceBackward0"
+        elif isinstance(i, slice):
+            if i == slice(None):
+                full_slice = True
+            else:
+                last = "SliceBackward0"
         elif i is None and last is None:
             last = "UnsqueezeBackward0"
-    return last or "AliasBackward0"
+    return last or ("SliceBackward0" if full_slice else "AliasBackward0")
 
 
 def _scatter_fwd(xp: Any, g: Any, index: Any, shape: Any, basic: bool) -> Any:
@@ -129,30 +134,3 @@ def index_put(x: Any, v: Any, index: Any, *, name: str | None = None) -> Any:
     if name is not None:
         p["name"] = name
     return bind(INDEX_PUT, (x, v), p)
-
-
-def setitem(t: Any, index: Any, value: Any) -> None:
-    """``t[index] = value`` in place, recorded when ``t`` or ``value`` requires grad."""
-    from ..tape import is_grad_enabled
-    from ..tensor import Tensor
-
-    t._check_inplace()
-    index = normalize_index(index)
-    recording = is_grad_enabled() and (
-        t._slot is not None or (isinstance(value, Tensor) and value._slot is not None)
-    )
-    if not recording:
-        raw = value.data if isinstance(value, Tensor) else value
-        if hasattr(raw, "shape") and namespace(raw) is not namespace(t.data):
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two "
-                f"devices, {t.device} and {Tensor._make(raw).device}!"
-            )
-        t.data[index] = raw
-        t._version[0] += 1
-        return
-    r = index_put(t, value, index, name="CopySlices")
-    namespace(t.data).copyto(t.data, r.data)
-    t._version[0] += 1
-    t._slot = r._slot
-    t._entry = r._entry

@@ -72,7 +72,7 @@ def _nll_fwd(xp: Any, logp: Any, target: Any, weight: Any, reduction: str, ignor
     return xp.sum(losses) / xp.sum(w)
 
 
-def _nll_vjp(g: Any, logp: Any, target: Any, out: Any, weight: Any, reduction: str, ignore_index: int) -> Any:
+def _nll_vjp(g: Any, logp: Any, out: Any, target: Any, weight: Any, reduction: str, ignore_index: int) -> Any:
     from ..backend import namespace
     from ..tensor import Tensor
     from .index import scatter
@@ -93,11 +93,30 @@ def _nll_vjp(g: Any, logp: Any, target: Any, out: Any, weight: Any, reduction: s
     return scatter(coeff, (xp.arange(n), t), tuple(raw.shape), False)
 
 
+def _nll_jvp(t: Any, logp: Any, out: Any, target: Any, weight: Any, reduction: str,
+             ignore_index: int) -> Any:
+    from ..backend import namespace
+    from ..tensor import Tensor
+    from .index import getitem
+
+    raw = logp.data if isinstance(logp, Tensor) else logp
+    xp = namespace(raw)
+    n = raw.shape[0]
+    tgt = xp.where(target == ignore_index, 0, target)
+    w = xp.ones(n, dtype=raw.dtype) if weight is None else weight[tgt].astype(raw.dtype)
+    w = xp.where(target == ignore_index, 0, w).astype(raw.dtype)
+    picked = negative(getitem(t[0], (xp.arange(n), tgt))) * w
+    if reduction == "none":
+        return picked
+    total = sum(picked)
+    return total / xp.sum(w) if reduction == "mean" else total
+
+
 NLL_LOSS = Primitive(
     "nll_loss",
     _nll_fwd,
     (_nll_vjp,),
-    None,
+    _nll_jvp,
     uses=((0,),),
     grad_fn="NllLossBackward0",
 )
@@ -166,11 +185,31 @@ def _bce_grad_y(g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, 
     return _bce_scale(g, tuple(x.shape), reduction) * d
 
 
+def _bce_jvp(t: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
+    one = 1.0
+    terms = None
+    if t[0] is not None:
+        terms = _bce_grad_x(one, x, y, out, weight, pos_weight, "none") * t[0]
+    if t[1] is not None:
+        ty = _bce_grad_y(one, x, y, out, weight, pos_weight, "none") * t[1]
+        terms = ty if terms is None else terms + ty
+    if terms is None or reduction == "none":
+        return terms
+    return sum(terms) if reduction == "sum" else sum(terms) / _size(x.shape)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 BCE_WITH_LOGITS = Primitive(
     "binary_cross_entropy_with_logits",
     _bce_fwd,
     (_bce_grad_x, _bce_grad_y),
-    None,
+    _bce_jvp,
     uses=((0, 1), (0,)),
     grad_fn="BinaryCrossEntropyWithLogitsBackward0",
 )

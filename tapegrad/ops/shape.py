@@ -20,6 +20,7 @@ __all__ = [
     "astype",
     "clone",
     "fill",
+    "copy_from",
     "to_device",
     "expand_dims",
     "squeeze",
@@ -81,11 +82,35 @@ CLONE = Primitive(
 )
 FILL = Primitive(
     "fill",
-    lambda xp, x, value: xp.full_like(x, value),
-    (lambda g, x, out, value: g * 0,),
-    lambda t, x, out, value: t[0] * 0,
+    lambda xp, x, value, name: xp.full_like(x, value),
+    # The old value is overwritten: it gets a zero gradient, as in PyTorch.
+    (lambda g, x, out, value, name: g * 0,),
+    lambda t, x, out, value, name: t[0] * 0,
     uses=((),),
-    grad_fn=lambda p: "ZeroBackward0" if p["value"] == 0 else "FillBackward0",
+    grad_fn=lambda p: p["name"],
+)
+
+
+def _copy_fwd(xp: Any, dst: Any, src: Any, shape: Any, dtype: Any) -> Any:
+    return xp.broadcast_to(xp.asarray(src, dtype=dtype), shape).copy()
+
+
+def _copy_src_grad(g: Any, dst: Any, src: Any, out: Any, shape: Any, dtype: Any) -> Any:
+    sshape = tuple(getattr(src, "shape", ()))
+    g = unbroadcast(g, sshape)
+    sdtype = getattr(src, "dtype", None)
+    return astype(g, sdtype) if sdtype is not None and sdtype != g.dtype else g
+
+
+COPY = Primitive(
+    "copy",
+    _copy_fwd,
+    (lambda g, dst, src, out, shape, dtype: g * 0, _copy_src_grad),
+    lambda t, dst, src, out, shape, dtype: None
+    if t[1] is None
+    else broadcast_to(astype(t[1], dtype) if t[1].dtype != dtype else t[1], shape),
+    uses=((), (1,)),
+    grad_fn="CopyBackwards",
 )
 
 
@@ -209,9 +234,14 @@ def clone(x: Any) -> Any:
     return bind(CLONE, (x,))
 
 
-def fill(x: Any, value: Any) -> Any:
+def fill(x: Any, value: Any, *, name: str = "FillBackward2") -> Any:
     """An array like ``x`` full of ``value`` (no gradient flows to ``x``)."""
-    return bind(FILL, (x,), {"value": value})
+    return bind(FILL, (x,), {"value": value, "name": name})
+
+
+def copy_from(dst: Any, src: Any) -> Any:
+    """``src`` broadcast to ``dst``'s shape and cast to its dtype; the gradient goes to ``src``."""
+    return bind(COPY, (dst, src), {"shape": tuple(dst.shape), "dtype": dst.dtype})
 
 
 def to_device(x: Any, device: str) -> Any:
