@@ -105,6 +105,7 @@ from .functions import (
     where,
 )
 from .transforms import grad, jvp, value_and_grad, vjp
-from . import autograd, nn, testing
+from . import autograd, nn, optim, testing
+from .serialization import load, save
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -23,7 +23,7 @@ from .tape import OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_sl
 from .tensor import Tensor
 from .tensor import wrap as _new
 
-__all__ = ["Primitive", "bind", "bind1", "bind2", "OUT"]
+__all__ = ["Primitive", "bind", "bind1", "bind2", "unary_op", "binary_op", "OUT"]
 
 #: Index meaning "the primitive's output" in a ``uses`` declaration.
 OUT = -1
@@ -194,6 +194,54 @@ def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
             t._extra["view_of"] = (base, t._entry[PARAMS]["index"])
 
 
+def unary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any], Any]:
+    """The public function of a one-argument primitive.
+
+    NumPy arrays go straight to the NumPy function (this is what rules run on, so it is
+    kept short); tensors and anything else go through :func:`bind1`.
+    """
+    np_fwd = prim.np_fwd
+
+    if np_fwd is None:
+
+        def op(x: Any) -> Any:
+            return bind1(prim, x)
+
+    else:
+
+        def op(x: Any) -> Any:
+            if x.__class__ is _NDARRAY:
+                out = np_fwd(x)
+                return out if out.__class__ is _NDARRAY else _as_array(out, np)
+            return bind1(prim, x)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def binary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any, Any], Any]:
+    """The public function of a two-argument primitive (see :func:`unary_op`)."""
+    np_fwd = prim.np_fwd
+
+    if np_fwd is None:
+
+        def op(a: Any, b: Any) -> Any:
+            return bind2(prim, a, b)
+
+    else:
+
+        def op(a: Any, b: Any) -> Any:
+            if a.__class__ is _NDARRAY and (b.__class__ is _NDARRAY or b.__class__ is float):
+                out = np_fwd(a, b)
+                return out if out.__class__ is _NDARRAY else _as_array(out, np)
+            return bind2(prim, a, b)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
 def _append(e: Entry) -> None:
     tape = _state.tape
     entries = tape.entries
@@ -247,13 +295,15 @@ def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
             c = x._version = [0]
         if save_out:
             e[SAVED] = (d, out)
-            e[VERS] = ((c, c[0], 0), (t._counter(), 0, 1))
+            t._version = oc = [0]
+            e[VERS] = ((c, c[0], 0), (oc, 0, 1))
         else:
             e[SAVED] = (d, None)
             e[VERS] = ((c, c[0], 0),)
     elif save_out:
         e[SAVED] = (None, out)
-        e[VERS] = ((t._counter(), 0, 1),)
+        t._version = oc = [0]
+        e[VERS] = ((oc, 0, 1),)
     tape = state.tape
     entries = tape.entries
     e[POS] = n = len(entries)
@@ -290,7 +340,11 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
         bd = b
         bslot = None
     np_fwd = prim.np_fwd
-    if np_fwd is None or ad.__class__ not in _HOST or bd.__class__ not in _HOST:
+    if (
+        np_fwd is None
+        or (ad.__class__ is not _NDARRAY and ad.__class__ not in _HOST)
+        or (bd.__class__ is not _NDARRAY and bd.__class__ not in _HOST)
+    ):
         return bind(prim, (a, b))
     out = np_fwd(ad, bd)
     if out.__class__ is not _NDARRAY:
@@ -300,8 +354,9 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
         if a.__class__ is not Tensor and b.__class__ is not Tensor:
             return out
         od = out.dtype
-        if (od is _F64 or od is _C128) and prim.promotes and not _agrees(ad, bd, od):
-            return _retype(_new(out), ad, bd)
+        if (od is _F64 or od is _C128) and not (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim):
+            if prim.promotes and not _agrees(ad, bd, od):
+                return _retype(_new(out), ad, bd)
         return _new(out)
     if state.save_all:
         sa, sb, so = _SAVE_ALL[2]
@@ -340,8 +395,10 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
     if tape.recorders or n >= tape.next_prune:
         _after_append(tape, e)
     od = out.dtype
-    if (od is _F64 or od is _C128) and prim.promotes and not _agrees(ad, bd, od):
-        return _retype(t, ad, bd)
+    if (od is _F64 or od is _C128) and not (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim):
+        # NumPy may have widened beyond what PyTorch gives (a float64 scalar, an int tensor).
+        if prim.promotes and not _agrees(ad, bd, od):
+            return _retype(t, ad, bd)
     return t
 
 

@@ -83,3 +83,9 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     tensor(1.3863)
     """
     return _nn.nll_loss(_nn.log_softmax(input, 1), target, weight, reduction, ignore_index)
+
+# Functions whose modules live beside their layers.
+from .activation import gelu, leaky_relu  # noqa: E402
+from .layers import dropout, embedding, layer_norm  # noqa: E402
+
+__all__ += ["gelu", "leaky_relu", "dropout", "embedding", "layer_norm"]

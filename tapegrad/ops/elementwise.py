@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitive import OUT, Primitive, bind, bind1, bind2
+from ..primitive import OUT, Primitive, bind, bind2, binary_op, unary_op
 
 __all__ = [
     "add",
@@ -521,37 +521,25 @@ def not_equal(a: Any, b: Any) -> Any:
 # ---------------------------------------------------------------------- binding functions
 
 
-def add(a: Any, b: Any) -> Any:
-    """``a + b`` with broadcasting."""
-    return bind2(ADD, a, b)
+add = binary_op(ADD, "add", "``a + b`` with broadcasting.")
 
 
-def subtract(a: Any, b: Any) -> Any:
-    """``a - b`` with broadcasting."""
-    return bind2(SUBTRACT, a, b)
+subtract = binary_op(SUBTRACT, "subtract", "``a - b`` with broadcasting.")
 
 
-def rsub(a: Any, b: Any) -> Any:
-    """``b - a``, recorded as PyTorch's ``rsub`` (the tensor ``a`` first)."""
-    return bind2(RSUB, a, b)
+rsub = binary_op(RSUB, "rsub", "``b - a``, recorded as PyTorch's ``rsub`` (the tensor ``a`` first).")
 
 
-def multiply(a: Any, b: Any) -> Any:
-    """``a * b`` with broadcasting."""
-    return bind2(MULTIPLY, a, b)
+multiply = binary_op(MULTIPLY, "multiply", "``a * b`` with broadcasting.")
 
 
-def true_divide(a: Any, b: Any) -> Any:
-    """``a / b`` with broadcasting."""
-    return bind2(TRUE_DIVIDE, a, b)
+true_divide = binary_op(TRUE_DIVIDE, "true_divide", "``a / b`` with broadcasting.")
 
 
 divide = true_divide
 
 
-def negative(x: Any) -> Any:
-    """``-x``."""
-    return bind1(NEGATIVE, x)
+negative = unary_op(NEGATIVE, "negative", "``-x``.")
 
 
 def power(x: Any, y: Any) -> Any:
@@ -588,99 +576,61 @@ def remainder(a: Any, b: Any) -> Any:
     return bind2(REMAINDER, a, b)
 
 
-def floor_divide(a: Any, b: Any) -> Any:
-    """``a // b``: values only; a backward pass through it raises."""
-    return bind2(FLOOR_DIVIDE, a, b)
+floor_divide = binary_op(FLOOR_DIVIDE, "floor_divide", "``a // b``: values only; a backward pass through it raises.")
 
 
-def floor(x: Any) -> Any:
-    """Elementwise floor (zero gradient)."""
-    return bind1(FLOOR, x)
+floor = unary_op(FLOOR, "floor", "Elementwise floor (zero gradient).")
 
 
-def exp(x: Any) -> Any:
-    """Elementwise ``e**x``."""
-    return bind1(EXP, x)
+exp = unary_op(EXP, "exp", "Elementwise ``e**x``.")
 
 
-def expm1(x: Any) -> Any:
-    """Elementwise ``e**x - 1``, accurate near 0."""
-    return bind1(EXPM1, x)
+expm1 = unary_op(EXPM1, "expm1", "Elementwise ``e**x - 1``, accurate near 0.")
 
 
-def log(x: Any) -> Any:
-    """Natural logarithm."""
-    return bind1(LOG, x)
+log = unary_op(LOG, "log", "Natural logarithm.")
 
 
-def log1p(x: Any) -> Any:
-    """``log(1 + x)``, accurate near 0."""
-    return bind1(LOG1P, x)
+log1p = unary_op(LOG1P, "log1p", "``log(1 + x)``, accurate near 0.")
 
 
-def sin(x: Any) -> Any:
-    """Sine."""
-    return bind1(SIN, x)
+sin = unary_op(SIN, "sin", "Sine.")
 
 
-def cos(x: Any) -> Any:
-    """Cosine."""
-    return bind1(COS, x)
+cos = unary_op(COS, "cos", "Cosine.")
 
 
-def tanh(x: Any) -> Any:
-    """Hyperbolic tangent."""
-    return bind1(TANH, x)
+tanh = unary_op(TANH, "tanh", "Hyperbolic tangent.")
 
 
-def sqrt(x: Any) -> Any:
-    """Square root (gradient ``inf`` at 0, as PyTorch)."""
-    return bind1(SQRT, x)
+sqrt = unary_op(SQRT, "sqrt", "Square root (gradient ``inf`` at 0, as PyTorch).")
 
 
-def reciprocal(x: Any) -> Any:
-    """``1 / x``."""
-    return bind1(RECIPROCAL, x)
+reciprocal = unary_op(RECIPROCAL, "reciprocal", "``1 / x``.")
 
 
-def square(x: Any) -> Any:
-    """``x * x``."""
-    return bind1(SQUARE, x)
+square = unary_op(SQUARE, "square", "``x * x``.")
 
 
-def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
-    """Absolute value (gradient 0 at 0, as PyTorch)."""
-    return bind1(ABS, x)
+abs = unary_op(ABS, "abs", "Absolute value (gradient 0 at 0, as PyTorch).")
 
 
-def sign(x: Any) -> Any:
-    """Sign (zero gradient)."""
-    return bind1(SIGN, x)
+sign = unary_op(SIGN, "sign", "Sign (zero gradient).")
 
 
-def sigmoid(x: Any) -> Any:
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."""
-    return bind1(SIGMOID, x)
+sigmoid = unary_op(SIGMOID, "sigmoid", "Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``.")
 
 
-def softplus(x: Any) -> Any:
-    """``log(1 + exp(x))``, stable for large ``|x|``."""
-    return bind1(SOFTPLUS, x)
+softplus = unary_op(SOFTPLUS, "softplus", "``log(1 + exp(x))``, stable for large ``|x|``.")
 
 
-def relu(x: Any) -> Any:
-    """``max(x, 0)`` (gradient 0 at 0, as PyTorch)."""
-    return bind1(RELU, x)
+relu = unary_op(RELU, "relu", "``max(x, 0)`` (gradient 0 at 0, as PyTorch).")
 
 
-def maximum(a: Any, b: Any) -> Any:
-    """Elementwise maximum; on ties each side gets half the gradient."""
-    return bind2(MAXIMUM, a, b)
+maximum = binary_op(MAXIMUM, "maximum", "Elementwise maximum; on ties each side gets half the gradient.")
 
 
-def minimum(a: Any, b: Any) -> Any:
-    """Elementwise minimum; on ties each side gets half the gradient."""
-    return bind2(MINIMUM, a, b)
+minimum = binary_op(MINIMUM, "minimum", "Elementwise minimum; on ties each side gets half the gradient.")
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:

@@ -254,10 +254,10 @@ def well_conditioned_matrices(
     n = _check_n(n, "well_conditioned_matrices")
     dtype = np.dtype(dtype)
     if max_condition < 1:
-        raise ValueError(f"well_conditioned_matrices: max_condition must be >= 1, got {max_condition}")
-    singular = st.lists(
-        st.floats(1.0, float(max_condition)), min_size=n, max_size=n
-    ).map(np.array)
+        raise ValueError(
+            f"well_conditioned_matrices: max_condition must be >= 1, got {max_condition}"
+        )
+    singular = st.lists(st.floats(1.0, float(max_condition)), min_size=n, max_size=n).map(np.array)
     scale = st.floats(0.5, 2.0)
 
     def build(parts: tuple[np.ndarray, np.ndarray, np.ndarray, float]) -> np.ndarray:
