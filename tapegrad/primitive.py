@@ -13,6 +13,7 @@ in another) they are recorded themselves, which is how higher derivatives work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ OUT = -1
 
 _state = _tape._state
 _NDARRAY = np.ndarray
+_object_new = object.__new__
 _F64 = np.dtype(np.float64)
 _C128 = np.dtype(np.complex128)
 _next_slot = new_slot
@@ -194,52 +196,25 @@ def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
             t._extra["view_of"] = (base, t._entry[PARAMS]["index"])
 
 
+def _specialise(body: Any, defaults: tuple[Any, ...], name: str, doc: str) -> Any:
+    """``body`` as a new function whose trailing parameters default to ``defaults``."""
+    fn = FunctionType(body.__code__, body.__globals__, name, defaults)
+    fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
 def unary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any], Any]:
-    """The public function of a one-argument primitive.
+    """The function ``name(x)`` of a one-argument primitive, also usable as a Tensor method.
 
-    NumPy arrays go straight to the NumPy function (this is what rules run on, so it is
-    kept short); tensors and anything else go through :func:`bind1`.
+    It is :func:`bind1`'s body with ``prim`` bound, so calling it costs one Python call.
     """
-    np_fwd = prim.np_fwd
-
-    if np_fwd is None:
-
-        def op(x: Any) -> Any:
-            return bind1(prim, x)
-
-    else:
-
-        def op(x: Any) -> Any:
-            if x.__class__ is _NDARRAY:
-                out = np_fwd(x)
-                return out if out.__class__ is _NDARRAY else _as_array(out, np)
-            return bind1(prim, x)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
+    return _specialise(_bind1, (prim, None), name, doc)
 
 
 def binary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any, Any], Any]:
-    """The public function of a two-argument primitive (see :func:`unary_op`)."""
-    np_fwd = prim.np_fwd
-
-    if np_fwd is None:
-
-        def op(a: Any, b: Any) -> Any:
-            return bind2(prim, a, b)
-
-    else:
-
-        def op(a: Any, b: Any) -> Any:
-            if a.__class__ is _NDARRAY and (b.__class__ is _NDARRAY or b.__class__ is float):
-                out = np_fwd(a, b)
-                return out if out.__class__ is _NDARRAY else _as_array(out, np)
-            return bind2(prim, a, b)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
+    """The function ``name(a, b)`` of a two-argument primitive (see :func:`unary_op`)."""
+    return _specialise(_bind2, (prim,), name, doc)
 
 
 def _append(e: Entry) -> None:
@@ -256,6 +231,12 @@ def _append(e: Entry) -> None:
 
 def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
     """``bind`` for one argument: the hot path of unary operations."""
+    return _bind1(x, prim, params)
+
+
+def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any:
+    # The body of bind1; unary methods and functions are this code with ``prim`` bound as a
+    # default argument (see ``unary_op``).
     if x.__class__ is not Tensor:
         if x.__class__ is _NDARRAY and params is None and prim.np_fwd is not None:
             out = prim.np_fwd(x)
@@ -275,18 +256,23 @@ def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
             return bind(prim, (x,), params)
         out = _as_array(out, namespace(d))
     slot = x._slot
-    state = _state
-    if slot is None or not state.grad_enabled or prim.vjp is None:
+    tape = _state.tape
+    if slot is None or not tape.grad_enabled or prim.vjp is None:
         t = _new(out)
         if prim.view:
             _share_view(prim, x, t)
         return t
-    save_in, save_out = prim.plan1 if not state.save_all else _SAVE_ALL[1]
+    save_in, save_out = prim.plan1 if not tape.save_all else _SAVE_ALL[1]
     src = x._entry
     new = _next_slot()
     e = [prim, (slot,), (src,), ((slot, x),) if src is None else None, new, None, None, (),
          params, None, 0, None]
-    t = _new(out, new, e)
+    t = _object_new(Tensor)
+    t.data = out
+    t._slot = new
+    t._entry = e
+    t._version = None
+    t._extra = None
     if prim.view:
         _share_view(prim, x, t)
     if save_in:
@@ -304,7 +290,6 @@ def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
         e[SAVED] = (None, out)
         t._version = oc = [0]
         e[VERS] = ((oc, 0, 1),)
-    tape = state.tape
     entries = tape.entries
     e[POS] = n = len(entries)
     entries.append(e)
@@ -323,6 +308,13 @@ def _after_append(tape: Any, e: Entry) -> None:
 
 def bind2(prim: Primitive, a: Any, b: Any) -> Any:
     """``bind`` for two arguments without parameters: the hot path of binary operators."""
+    return _bind2(a, b, prim)
+
+
+def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
+    # The body of bind2. Operator methods and the functions of binary primitives are this
+    # very code with ``prim`` bound as a default argument (see ``binary_op``), which saves a
+    # Python call on every operation.
     if a.__class__ is Tensor:
         ad = a.data
         aslot = a._slot
@@ -349,8 +341,8 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
     out = np_fwd(ad, bd)
     if out.__class__ is not _NDARRAY:
         out = _as_array(out, np)
-    state = _state
-    if (aslot is None and bslot is None) or not state.grad_enabled:
+    tape = _state.tape
+    if (aslot is None and bslot is None) or not tape.grad_enabled:
         if a.__class__ is not Tensor and b.__class__ is not Tensor:
             return out
         od = out.dtype
@@ -358,7 +350,7 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
             if prim.promotes and not _agrees(ad, bd, od):
                 return _retype(_new(out), ad, bd)
         return _new(out)
-    if state.save_all:
+    if tape.save_all:
         sa, sb, so = _SAVE_ALL[2]
     else:
         sa, sb, so = prim.plan2[(aslot is not None) | (bslot is not None) << 1]
@@ -375,7 +367,12 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
             bshapes = (getattr(ad, "shape", ()), getattr(bd, "shape", ()))
     new = _next_slot()
     e = [prim, (aslot, bslot), (asrc, bsrc), leaves, new, None, None, (), None, bshapes, 0, None]
-    t = _new(out, new, e)
+    t = _object_new(Tensor)
+    t.data = out
+    t._slot = new
+    t._entry = e
+    t._version = None
+    t._extra = None
     if sa or sb or so:
         e[SAVED] = (ad if sa else None, bd if sb else None, out if so else None)
         vers = ()
@@ -386,9 +383,9 @@ def bind2(prim: Primitive, a: Any, b: Any) -> Any:
             c = b._counter()
             vers += ((c, c[0], 1),)
         if so:
-            vers += ((t._counter(), 0, 2),)
+            t._version = oc = [0]
+            vers += ((oc, 0, 2),)
         e[VERS] = vers
-    tape = state.tape
     entries = tape.entries
     e[POS] = n = len(entries)
     entries.append(e)
@@ -478,6 +475,12 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
     Tensors in ``args`` are unwrapped; the result is a tensor if any argument was one, else a
     raw array. ``params`` are static keyword parameters passed to the forward and the rules.
     """
+    for a in args:
+        if getattr(a, "_batched", False):
+            # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).
+            from .batching import bind_batched
+
+            return bind_batched(prim, args, params)
     raws = []
     tensors = 0
     tracked = 0

@@ -101,7 +101,15 @@ def describe(e: Entry) -> str:
 class Tape:
     """The Wengert list of one thread."""
 
-    __slots__ = ("entries", "next_prune", "recorders", "__weakref__")
+    __slots__ = (
+        "entries",
+        "next_prune",
+        "recorders",
+        "grad_enabled",
+        "save_all",
+        "transform_depth",
+        "__weakref__",
+    )
 
     PRUNE_FLOOR = 2048
 
@@ -109,6 +117,12 @@ class Tape:
         self.entries: list[Entry | None] = []
         self.next_prune = self.PRUNE_FLOOR
         self.recorders: list[list[Entry]] = []
+        # The thread's recording state lives on its tape, so the hot path reads one
+        # thread-local (the tape) and then plain attributes.
+        self.grad_enabled = True
+        # Forward mode needs every input and output of an entry, not only what VJPs read.
+        self.save_all = False
+        self.transform_depth = 0
         _all_tapes.add(self)
 
     def append(self, e: Entry) -> None:
@@ -178,13 +192,25 @@ def _entry_slot(e: Entry | None) -> int:
 _all_tapes: weakref.WeakSet[Tape] = weakref.WeakSet()
 
 
+def _on_tape(name: str) -> property:
+    def get(self: _ThreadState) -> Any:
+        return getattr(self.tape, name)
+
+    def set(self: _ThreadState, value: Any) -> None:
+        setattr(self.tape, name, value)
+
+    return property(get, set)
+
+
 class _ThreadState(threading.local):
+    """Per-thread state: the thread's tape, which also carries its recording flags."""
+
+    grad_enabled = _on_tape("grad_enabled")
+    save_all = _on_tape("save_all")
+    transform_depth = _on_tape("transform_depth")
+
     def __init__(self) -> None:
-        self.grad_enabled = True
         self.tape = Tape()
-        self.transform_depth = 0
-        # Forward mode needs every input and output of an entry, not only what VJPs read.
-        self.save_all = False
 
 
 _state = _ThreadState()
@@ -380,18 +406,20 @@ def sweep(
     passed_through: set[int] = set()
     swept = 0
 
+    pop = cots.pop
+    get = cots.get
     for e in reversed(entries):
-        if e is None:
-            continue
         outs = e[OUTS]
         if outs is None:
-            g = cots.pop(e[SLOT], None)
+            g = pop(e[SLOT], None)
             if g is None:
                 continue
             if e[EXTRA] is not None:
                 g = _apply_output_extras(e, 0, g, found, wanted)
+            if wanted is not None and e[SLOT] in wanted:
+                found[e[SLOT]] = g
         else:
-            gs = [cots.pop(s, None) for s in outs]
+            gs = [pop(s, None) for s in outs]
             if all(x is None for x in gs):
                 continue
             if e[EXTRA] is not None:
@@ -400,16 +428,14 @@ def sweep(
                     for i, x in enumerate(gs)
                 ]
             g = tuple(gs)
-        if wanted is not None and e[SLOT] in wanted and outs is None:
-            found[e[SLOT]] = g
-        saved = e[SAVED]
         vers = e[VERS]
-        if vers is FREED:
-            raise RuntimeError(SECOND_BACKWARD_MESSAGE)
         if vers:
+            if vers is FREED:
+                raise RuntimeError(SECOND_BACKWARD_MESSAGE)
             for counter, ver, index in vers:
                 if counter[0] != ver:
                     raise _version_error(e, index, counter, ver)
+        saved = e[SAVED]
         if saved is None:
             saved = _NONES[len(e[INS])]
         elif create_graph:
@@ -417,26 +443,20 @@ def sweep(
         if e[LEAVES] is not None and accumulate:
             for s, leaf in e[LEAVES]:
                 leaf_map[s] = leaf
-        rules = e[PRIM].vjp
         params = e[PARAMS]
-        bshapes = e[BSHAPES]
-        for k, s in enumerate(e[INS]):
-            if s is None or s < floor:
-                continue
-            rule = rules[k]
-            if rule is None:
-                continue
-            gk = rule(g, *saved) if params is None else rule(g, *saved, **params)
-            if gk is None:
-                continue
-            if bshapes is not None and gk.shape != bshapes[k]:
-                from .ops._broadcast import unbroadcast
-
-                gk = unbroadcast(gk, bshapes[k])
-            elif gk is g:
-                passed_through.add(id(gk))
-            prev = cots.get(s)
-            cots[s] = gk if prev is None else prev + gk
+        if e[BSHAPES] is None:
+            for s, rule in zip(e[INS], e[PRIM].vjp):
+                if s is None or rule is None or s < floor:
+                    continue
+                gk = rule(g, *saved) if params is None else rule(g, *saved, **params)
+                if gk is None:
+                    continue
+                if gk is g:
+                    passed_through.add(id(gk))
+                prev = get(s)
+                cots[s] = gk if prev is None else prev + gk
+        else:
+            _sweep_broadcast_inputs(e, g, saved, params, floor, cots)
         if not retain_graph:
             if vers:
                 e[SAVED] = None
@@ -460,6 +480,28 @@ def sweep(
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
     return found if wanted is not None else cots
+
+
+def _sweep_broadcast_inputs(
+    e: Entry, g: Any, saved: tuple[Any, ...], params: Any, floor: int, cots: dict[int, Any]
+) -> None:
+    """The input loop of the sweep for an entry whose inputs were broadcast: cotangents are
+    summed back to each input's shape."""
+    from .ops._broadcast import unbroadcast
+
+    bshapes = e[BSHAPES]
+    for k, (s, rule) in enumerate(zip(e[INS], e[PRIM].vjp)):
+        if s is None or rule is None or s < floor:
+            continue
+        gk = rule(g, *saved) if params is None else rule(g, *saved, **params)
+        if gk is None:
+            continue
+        if tuple(gk.shape) != bshapes[k]:
+            gk = unbroadcast(gk, bshapes[k])
+        elif gk is g:
+            gk = gk.copy() if not hasattr(gk, "_slot") else gk
+        prev = cots.get(s)
+        cots[s] = gk if prev is None else prev + gk
 
 
 #: ``saved`` of an entry whose rules read nothing, by number of arguments.

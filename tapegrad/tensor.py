@@ -99,6 +99,8 @@ class Tensor:
 
     # NumPy hands mixed expressions (``array * tensor``) to the tensor's reflected operators.
     __array_priority__ = 1000
+    # True on the batched values vmap passes through a function (tapegrad.batching).
+    _batched = False
 
     def __init__(self, *args: Any) -> None:
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
@@ -842,7 +844,7 @@ from .ops import index as _ix  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shp  # noqa: E402
-from .primitive import bind1, bind2  # noqa: E402
+from .primitive import binary_op, bind1, bind2, unary_op  # noqa: E402
 
 _NO_DIM = object()
 _f64 = np.dtype(np.float64)
@@ -852,10 +854,7 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
 def _binary(prim: Any) -> Callable[[Tensor, Any], Any]:
-    def op(self: Tensor, other: Any) -> Any:
-        return bind2(prim, self, other)
-
-    return op
+    return binary_op(prim, "op", None)
 
 
 def _reflected(prim: Any) -> Callable[[Tensor, Any], Any]:
@@ -1049,9 +1048,9 @@ _methods: dict[str, Any] = {
     "__rpow__": lambda self, other: _ew.power(other, self),
     "__matmul__": lambda self, other: _la.matmul(self, other),
     "__rmatmul__": lambda self, other: _la.matmul(other, self),
-    "__neg__": lambda self: bind1(_ew.NEGATIVE, self),
+    "__neg__": _ew.negative,
     "__pos__": lambda self: self,
-    "__abs__": lambda self: _ew.abs(self),
+    "__abs__": _ew.abs,
     "__getitem__": lambda self, index: _ix.getitem(self, index),
     "__eq__": _logical("equal"),
     "__ne__": _logical("not_equal"),
@@ -1073,19 +1072,19 @@ _methods: dict[str, Any] = {
     "mm": lambda self, other: _la.matmul(self, other),
     "dot": lambda self, other: _la.matmul(self, other),
     "neg": lambda self: _ew.negative(self),
-    "exp": lambda self: bind1(_ew.EXP, self),
-    "log": lambda self: bind1(_ew.LOG, self),
-    "log1p": lambda self: bind1(_ew.LOG1P, self),
-    "sin": lambda self: bind1(_ew.SIN, self),
-    "cos": lambda self: bind1(_ew.COS, self),
-    "tanh": lambda self: bind1(_ew.TANH, self),
-    "sqrt": lambda self: bind1(_ew.SQRT, self),
-    "abs": lambda self: bind1(_ew.ABS, self),
-    "sign": lambda self: bind1(_ew.SIGN, self),
-    "sigmoid": lambda self: bind1(_ew.SIGMOID, self),
-    "relu": lambda self: bind1(_ew.RELU, self),
-    "reciprocal": lambda self: bind1(_ew.RECIPROCAL, self),
-    "square": lambda self: bind1(_ew.SQUARE, self),
+    "exp": _ew.exp,
+    "log": _ew.log,
+    "log1p": _ew.log1p,
+    "sin": _ew.sin,
+    "cos": _ew.cos,
+    "tanh": _ew.tanh,
+    "sqrt": _ew.sqrt,
+    "abs": _ew.abs,
+    "sign": _ew.sign,
+    "sigmoid": _ew.sigmoid,
+    "relu": _ew.relu,
+    "reciprocal": _ew.reciprocal,
+    "square": _ew.square,
     "maximum": lambda self, other: _ew.maximum(self, other),
     "minimum": lambda self, other: _ew.minimum(self, other),
     "clamp": _clamp,

@@ -147,8 +147,9 @@ def _pow_grad_base(g: Any, x: Any, y: Any, out: Any) -> Any:
 
 def _pow_grad_exponent(g: Any, x: Any, y: Any, out: Any) -> Any:
     # d/dy x**y = x**y log x; taken as 0 where x = 0 and y >= 0 (as PyTorch).
-    safe = where(equal(x, 0), 1, x)
-    return where(equal(x, 0) & greater_equal(y, 0), 0, g * out * log(safe))
+    at_zero = _raw(equal(x, 0))
+    safe = where(at_zero, 1, x)
+    return where(at_zero & _raw(greater_equal(y, 0)), 0, g * out * log(safe))
 
 
 def _pow_name(params: Any) -> str:

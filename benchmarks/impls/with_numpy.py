@@ -1,0 +1,114 @@
+"""The floor: each workload's forward and backward written out by hand in NumPy.
+
+The same maths as the autodiff libraries, with zero bookkeeping: these times are what the
+arithmetic alone costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmarks.workloads import MLP_LEARNING_RATE, MLP_PARAMETERS, OVERHEAD_BLOCKS, Inputs
+
+Step = Callable[[], dict[str, np.ndarray]]
+
+
+def to_numpy(gradient: np.ndarray) -> np.ndarray:
+    return gradient
+
+
+def overhead(inputs: Inputs) -> Step:
+    x0, y = inputs["x"].copy(), inputs["y"].copy()
+
+    def step() -> dict[str, np.ndarray]:
+        saved = []
+        x = x0
+        for _ in range(OVERHEAD_BLOCKS):
+            sin_in = x
+            x = np.sin(x)
+            x = x * 1.01
+            x = x + 0.1
+            x = np.tanh(x)
+            tanh_out = x
+            mul_in = x
+            x = x * y
+            cos_in = x
+            x = np.cos(x)
+            x = np.exp(x)
+            exp_out = x
+            x = x * 0.5
+            x = x - 0.25
+            saved.append((sin_in, tanh_out, mul_in, cos_in, exp_out))
+        _ = x.sum()
+
+        grad_x = np.ones_like(x)
+        grad_y = np.zeros_like(y)
+        for sin_in, tanh_out, mul_in, cos_in, exp_out in reversed(saved):
+            grad_x = grad_x * 0.5
+            grad_x = grad_x * exp_out
+            grad_x = grad_x * -np.sin(cos_in)
+            grad_y = grad_y + grad_x * mul_in
+            grad_x = grad_x * y
+            grad_x = grad_x * (1.0 - tanh_out * tanh_out)
+            grad_x = grad_x * 1.01
+            grad_x = grad_x * np.cos(sin_in)
+        return {"x": grad_x, "y": grad_y}
+
+    return step
+
+
+def mlp(inputs: Inputs) -> Step:
+    images, onehot = inputs["images"], inputs["onehot"]
+    params = {name: inputs[name].copy() for name in MLP_PARAMETERS}
+    batch = images.shape[0]
+
+    def step() -> dict[str, np.ndarray]:
+        w1, b1, w2, b2, w3, b3 = (params[name] for name in MLP_PARAMETERS)
+        pre1 = images @ w1 + b1
+        act1 = np.maximum(pre1, 0)
+        pre2 = act1 @ w2 + b2
+        act2 = np.maximum(pre2, 0)
+        logits = act2 @ w3 + b3
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exps = np.exp(shifted)
+        total = exps.sum(axis=1, keepdims=True)
+        log_probs = shifted - np.log(total)
+        _ = -(onehot * log_probs).sum() / batch
+
+        grad_log_probs = onehot * np.float32(-1.0 / batch)
+        grad_logits = grad_log_probs - (exps / total) * grad_log_probs.sum(axis=1, keepdims=True)
+        grad_act2 = grad_logits @ w3.T
+        grad_pre2 = grad_act2 * (pre2 > 0)
+        grad_act1 = grad_pre2 @ w2.T
+        grad_pre1 = grad_act1 * (pre1 > 0)
+        grads = {
+            "w1": images.T @ grad_pre1,
+            "b1": grad_pre1.sum(axis=0),
+            "w2": act1.T @ grad_pre2,
+            "b2": grad_pre2.sum(axis=0),
+            "w3": act2.T @ grad_logits,
+            "b3": grad_logits.sum(axis=0),
+        }
+        for name, grad in grads.items():
+            params[name] -= MLP_LEARNING_RATE * grad
+        return grads
+
+    return step
+
+
+def large(inputs: Inputs) -> Step:
+    x = inputs["x"]
+
+    def step() -> dict[str, np.ndarray]:
+        squared = x**2
+        tanh_x = np.tanh(x)
+        gauss = np.exp(-(x**2))
+        _ = (tanh_x * squared + gauss).sum()
+
+        two_x = 2.0 * x
+        grad = squared * (1.0 - tanh_x * tanh_x) + tanh_x * two_x - gauss * two_x
+        return {"x": grad}
+
+    return step

@@ -1,0 +1,80 @@
+"""The libraries compared, and how to load one library's workload implementations.
+
+Each library has a module ``benchmarks/impls/with_<name>.py`` defining one function per
+workload (named after it) and ``to_numpy(value)``, which turns that library's gradient
+objects into NumPy arrays. Importing the module imports the library; an ``ImportError``
+there means the library is not usable here and its rows are skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+REFERENCE = "numpy"
+"""The hand-written floor: every other library's gradient is checked against it."""
+
+
+@dataclass(frozen=True)
+class Library:
+    """A benchmarked library: its name in the table and the package it needs."""
+
+    name: str
+    package: str
+    description: str
+
+    @property
+    def impl_module(self) -> str:
+        return f"benchmarks.impls.with_{self.name}"
+
+    def is_installed(self) -> bool:
+        """Whether the package can be found, without importing it."""
+        return importlib.util.find_spec(self.package) is not None
+
+    def version(self) -> str | None:
+        """The installed distribution's version, else the module's ``__version__``, else ``None``.
+
+        The fallback covers a package used from a source checkout without being installed.
+        """
+        try:
+            return metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            pass
+        try:
+            return getattr(importlib.import_module(self.package), "__version__", None)
+        except Exception:
+            return None
+
+
+LIBRARIES: dict[str, Library] = {
+    library.name: library
+    for library in (
+        Library("numpy", "numpy", "hand-written forward and backward: no autodiff at all"),
+        Library("torch", "torch", "PyTorch eager on the CPU, one thread"),
+        Library("autograd", "autograd", "HIPS autograd"),
+        Library("mygrad", "mygrad", "MyGrad"),
+        Library("tapegrad", "tapegrad", "tapegrad's Tensor facade"),
+    )
+}
+
+
+def load_implementations(name: str) -> ModuleType:
+    """Import the workload implementations of library ``name`` (raises ``ImportError``)."""
+    return importlib.import_module(LIBRARIES[name].impl_module)
+
+
+def make_step(name: str, workload: str, inputs: dict[str, Any]) -> tuple[ModuleType, Any]:
+    """Return ``(module, step)`` for ``workload`` in library ``name``.
+
+    Raises ``ImportError`` when the library is unusable and ``NotImplementedError`` when the
+    library has no implementation of the workload.
+    """
+    module = load_implementations(name)
+    build = getattr(module, workload, None)
+    if build is None:
+        raise NotImplementedError(f"{name} has no implementation of workload {workload!r}")
+    return module, build(inputs)
