@@ -705,5 +705,22 @@ SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+
+def _family_specs() -> tuple[OpSpec, ...]:
+    """Rows kept in per-family modules (``specs_<family>.py`` beside this one)."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    rows: list[OpSpec] = []
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
+        if info.name.startswith("specs_"):
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            rows.extend(module.SPECS)
+    return tuple(rows)
+
+
+SPECS = SPECS + _family_specs()
+
 _names = [s.name for s in SPECS]
 assert len(_names) == len(set(_names)), "duplicate spec names"
