@@ -88,9 +88,7 @@ def normalize_device(device: Any) -> str:
         return "cuda:0"
     if text.startswith("cuda:") and text[5:].isdigit():
         return text
-    raise RuntimeError(
-        f"Expected one of cpu, cuda device type at start of device string: {text}"
-    )
+    raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {text}")
 
 
 def module_for_device(device: str) -> ModuleType:

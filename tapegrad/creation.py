@@ -11,10 +11,30 @@ from .backend import module_for_device, namespace, normalize_device
 from .tensor import FACTORY_DTYPE_MESSAGE, Tensor
 
 __all__ = [
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye", "arange",
-    "linspace", "randn", "rand", "randint", "zeros_like", "ones_like", "empty_like",
-    "full_like", "randn_like", "rand_like", "randint_like", "manual_seed", "FloatTensor",
-    "DoubleTensor", "LongTensor",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "eye",
+    "arange",
+    "linspace",
+    "randn",
+    "rand",
+    "randint",
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+    "randn_like",
+    "rand_like",
+    "randint_like",
+    "manual_seed",
+    "FloatTensor",
+    "DoubleTensor",
+    "LongTensor",
 ]
 
 _rng = np.random.default_rng()
@@ -163,11 +183,12 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: Any 
     return _filled(None, size, dtype, device, requires_grad)
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-         requires_grad: Any = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value, as in PyTorch)."""
     if dtype is None:
-        if isinstance(fill_value, (np.bool_, type(True))):
+        if isinstance(fill_value, (np.bool_, bool)):
             dtype = np.bool_
         elif isinstance(fill_value, (int, np.integer)):
             dtype = np.int64
@@ -175,12 +196,18 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
             dtype = np.complex64
         else:
             dtype = np.float32
-    return _filled(fill_value, (size,) if not isinstance(size, (tuple, list)) else (tuple(size),),
-                   dtype, device, requires_grad)
+    return _filled(
+        fill_value,
+        (size,) if not isinstance(size, (tuple, list)) else (tuple(size),),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
-def eye(n: Any, m: Any = None, *, dtype: Any = None, device: Any = None,
-        requires_grad: Any = False) -> Tensor:
+def eye(
+    n: Any, m: Any = None, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """The identity matrix (``n`` × ``m``)."""
     xp = module_for_device(normalize_device(device))
     data = xp.eye(n, m, dtype=np.dtype(dtype) if dtype is not None else np.float32)
@@ -188,8 +215,15 @@ def eye(n: Any, m: Any = None, *, dtype: Any = None, device: Any = None,
     return _require_grad(t) if requires_grad else t
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
-           requires_grad: Any = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+) -> Tensor:
     """Evenly spaced values in ``[start, end)``; int64 for integer arguments, else float32."""
     if end is None:
         start, end = 0, start
@@ -201,8 +235,15 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     return _require_grad(t) if requires_grad else t
 
 
-def linspace(start: Any, end: Any, steps: Any, *, dtype: Any = None, device: Any = None,
-             requires_grad: Any = False) -> Tensor:
+def linspace(
+    start: Any,
+    end: Any,
+    steps: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     xp = module_for_device(normalize_device(device))
     data = xp.linspace(start, end, steps).astype(np.dtype(dtype) if dtype else np.float32)
@@ -216,74 +257,128 @@ def _random(draw: Any, size: Sequence[Any], dtype: Any, device: Any, requires_gr
     return _finish(data, requires_grad, device)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False,
-          generator: Any = None) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+    generator: Any = None,
+) -> Tensor:
     """Standard normal samples."""
     rng = generator if generator is not None else _rng
     return _random(rng.standard_normal, size, dtype, device, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False,
-         generator: Any = None) -> Tensor:
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+    generator: Any = None,
+) -> Tensor:
     """Uniform samples in ``[0, 1)``."""
     rng = generator if generator is not None else _rng
     return _random(rng.random, size, dtype, device, requires_grad)
 
 
-def randint(low: Any, high: Any = None, size: Any = None, *, dtype: Any = None,
-            device: Any = None, requires_grad: Any = False) -> Tensor:
+def randint(
+    low: Any,
+    high: Any = None,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+) -> Tensor:
     """Random integers in ``[low, high)`` of shape ``size`` (int64)."""
     if size is None:
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    data = _rng.integers(low, high, size=tuple(size)).astype(
-        np.dtype(dtype) if dtype else np.int64
-    )
+    data = _rng.integers(low, high, size=tuple(size)).astype(np.dtype(dtype) if dtype else np.int64)
     return _finish(data, requires_grad, device)
 
 
-def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> Tensor:
+def zeros_like(
+    t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Zeros with the shape (and dtype, device) of ``t``."""
-    return zeros(t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                 requires_grad=requires_grad)
+    return zeros(
+        t.shape,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> Tensor:
+def ones_like(
+    t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Ones with the shape (and dtype, device) of ``t``."""
-    return ones(t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                requires_grad=requires_grad)
+    return ones(
+        t.shape,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def empty_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> Tensor:
+def empty_like(
+    t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Uninitialised, with the shape of ``t``."""
-    return empty(t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                 requires_grad=requires_grad)
+    return empty(
+        t.shape,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: Any = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Filled with ``fill_value``, with the shape of ``t``."""
-    return full(t.shape, fill_value, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                requires_grad=requires_grad)
+    return full(
+        t.shape,
+        fill_value,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> Tensor:
+def randn_like(
+    t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Standard normal samples with the shape of ``t``."""
-    return randn(t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                 requires_grad=requires_grad)
+    return randn(
+        t.shape,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> Tensor:
+def rand_like(
+    t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> Tensor:
     """Uniform samples with the shape of ``t``."""
-    return rand(t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device,
-                requires_grad=requires_grad)
+    return rand(
+        t.shape,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device or t.device,
+        requires_grad=requires_grad,
+    )
 
 
-def randint_like(t: Tensor, low: Any, high: Any = None, *, dtype: Any = None,
-                 device: Any = None) -> Tensor:
+def randint_like(
+    t: Tensor, low: Any, high: Any = None, *, dtype: Any = None, device: Any = None
+) -> Tensor:
     """Random integers with the shape of ``t``."""
-    return randint(low, high, t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device)
+    return randint(
+        low, high, t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device
+    )
 
 
 def FloatTensor(*args: Any) -> Tensor:  # noqa: N802 - PyTorch's name

@@ -20,7 +20,23 @@ complex64 = cfloat = np.dtype(np.complex64)
 complex128 = cdouble = np.dtype(np.complex128)
 
 __all__ = [
-    "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
-    "int32", "int", "int64", "long", "uint8", "bool", "complex64", "cfloat", "complex128",
+    "float16",
+    "half",
+    "float32",
+    "float",
+    "float64",
+    "double",
+    "int8",
+    "int16",
+    "short",
+    "int32",
+    "int",
+    "int64",
+    "long",
+    "uint8",
+    "bool",
+    "complex64",
+    "cfloat",
+    "complex128",
     "cdouble",
 ]

@@ -12,8 +12,7 @@ import numpy as np
 
 from . import tape as _tape
 from .backend import namespace
-from .tape import Entry, sweep, tape_holding
-from .tape import INS, LEAVES, OUTS, SLOT, SRCS
+from .tape import INS, LEAVES, OUTS, SLOT, SRCS, Entry, sweep, tape_holding
 from .tensor import Tensor
 
 __all__ = ["run_backward", "run_grad", "accumulate_grad"]
@@ -76,7 +75,9 @@ def _tape_of(roots: list[tuple[Entry, int, Any]]) -> _tape.Tape:
     tape = tape_holding(roots[0][0])
     for e, _k, _g in roots[1:]:
         if tape.position(e) < 0:
-            raise RuntimeError("outputs recorded on different threads' tapes cannot be swept together")
+            raise RuntimeError(
+                "outputs recorded on different threads' tapes cannot be swept together"
+            )
     return tape
 
 
@@ -137,9 +138,9 @@ def run_grad(
     """d(outputs)/d(inputs) without touching ``.grad`` (``tg.autograd.grad``)."""
     if retain_graph is None:
         retain_graph = create_graph
-    for i, t in enumerate(inputs):
+    for t in inputs:
         if not isinstance(t, Tensor) or t._slot is None:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots, leaf_outputs = _roots(outputs, grad_outputs, create_graph)
     wanted = frozenset(t._slot for t in inputs)
     found: dict[int, Any] = {}

@@ -37,8 +37,22 @@ _C128 = np.dtype(np.complex128)
 _next_slot = new_slot
 _SAVE_ALL = [(True,) * (n + 1) for n in range(16)]
 # Host values the NumPy shortcut of a primitive accepts directly.
-_HOST = frozenset({_NDARRAY, int, float, bool, np.float64, np.float32, np.float16, np.int64,
-                   np.int32, np.bool_, np.complex128, np.complex64})
+_HOST = frozenset(
+    {
+        _NDARRAY,
+        int,
+        float,
+        bool,
+        np.float64,
+        np.float32,
+        np.float16,
+        np.int64,
+        np.int32,
+        np.bool_,
+        np.complex128,
+        np.complex64,
+    }
+)
 
 
 class Primitive:
@@ -181,8 +195,6 @@ def _device_clash(prim: Primitive, arrays: list[Any]) -> RuntimeError:
     )
 
 
-
-
 def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
     """Give a view the version counter (and base) of the tensor it looks into."""
     ob = getattr(t.data, "base", None)
@@ -265,8 +277,20 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
     save_in, save_out = prim.plan1 if not tape.save_all else _SAVE_ALL[1]
     src = x._entry
     new = _next_slot()
-    e = [prim, (slot,), (src,), ((slot, x),) if src is None else None, new, None, None, (),
-         params, None, 0, None]
+    e = [
+        prim,
+        (slot,),
+        (src,),
+        ((slot, x),) if src is None else None,
+        new,
+        None,
+        None,
+        (),
+        params,
+        None,
+        0,
+        None,
+    ]
     t = _object_new(Tensor)
     t.data = out
     t._slot = new
@@ -346,7 +370,9 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
         if a.__class__ is not Tensor and b.__class__ is not Tensor:
             return out
         od = out.dtype
-        if (od is _F64 or od is _C128) and not (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim):
+        if (od is _F64 or od is _C128) and not (
+            ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim
+        ):
             if prim.promotes and not _agrees(ad, bd, od):
                 return _retype(_new(out), ad, bd)
         return _new(out)
@@ -392,7 +418,9 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
     if tape.recorders or n >= tape.next_prune:
         _after_append(tape, e)
     od = out.dtype
-    if (od is _F64 or od is _C128) and not (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim):
+    if (od is _F64 or od is _C128) and not (
+        ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim
+    ):
         # NumPy may have widened beyond what PyTorch gives (a float64 scalar, an int tensor).
         if prim.promotes and not _agrees(ad, bd, od):
             return _retype(t, ad, bd)

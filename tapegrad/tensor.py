@@ -18,8 +18,7 @@ import numpy as np
 from . import tape as _tape
 from ._repr import format_dtype, tensor_repr
 from .backend import device_of, is_float_dtype, namespace, normalize_device
-from .tape import new_slot
-from .tape import EXTRA, INS, LEAVES, OUTS, PARAMS, PRIM, SRCS
+from .tape import EXTRA, INS, LEAVES, OUTS, PARAMS, PRIM, SRCS, new_slot
 
 __all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad"]
 
@@ -55,9 +54,7 @@ LEAF_REQUIRES_GRAD_MESSAGE = (
 FLOAT_ONLY_MESSAGE = "only Tensors of floating point dtype can require gradients"
 FLOAT_COMPLEX_MESSAGE = "only Tensors of floating point and complex dtype can require gradients"
 FACTORY_DTYPE_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
-INPLACE_LEAF_MESSAGE = (
-    "a leaf Variable that requires grad is being used in an in-place operation."
-)
+INPLACE_LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def torch_type_name(dtype: np.dtype) -> str:
@@ -282,9 +279,7 @@ class Tensor:
         tensor([10., 10.])
         """
         if self._slot is None:
-            raise RuntimeError(
-                "cannot register a hook on a tensor that doesn't require gradient"
-            )
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._entry is None:
             if self._extra is None:
                 self._extra = {}
@@ -553,9 +548,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
-            )
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.data.reshape(()).item())
 
     def __float__(self) -> float:
@@ -833,7 +826,6 @@ class _OpsNamespace:
 _OPS = _OpsNamespace()
 
 
-
 # ---------------------------------------------------------------------- operators and methods
 # Defined after the class so the ops modules (which import this one) can load first.
 
@@ -844,7 +836,7 @@ from .ops import index as _ix  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shp  # noqa: E402
-from .primitive import binary_op, bind1, bind2, unary_op  # noqa: E402
+from .primitive import binary_op, bind2  # noqa: E402
 
 _NO_DIM = object()
 _f64 = np.dtype(np.float64)
@@ -934,7 +926,9 @@ def _take_along(x: Tensor, idx: Any, axis: int, keepdim: bool, name: str) -> Any
     grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
     grids[axis] = idx
     index = tuple(grids)
-    r = _ix.bind(_ix.GETITEM, (x,), {"index": index, "shape": x.shape, "basic": False, "name": name})
+    r = _ix.bind(
+        _ix.GETITEM, (x,), {"index": index, "shape": x.shape, "basic": False, "name": name}
+    )
     return r if keepdim else _shp.reshape(r, r.shape[:axis] + r.shape[axis + 1 :], name=name)
 
 
@@ -969,9 +963,7 @@ def _expand(self, *sizes):
     """Broadcast to ``sizes`` (-1 keeps a dimension)."""
     sizes = _dims(sizes)
     lead = len(sizes) - self.ndim
-    full = tuple(
-        (self.shape[i - lead] if n == -1 else n) for i, n in enumerate(sizes)
-    )
+    full = tuple((self.shape[i - lead] if n == -1 else n) for i, n in enumerate(sizes))
     return _shp.broadcast_to(self, full)
 
 
@@ -989,9 +981,17 @@ def _clamp(self, min=None, max=None):
     """Limit values to ``[min, max]`` (gradient 1 inside, 0 outside)."""
     out = self
     if min is not None:
-        out = _ew.where(_ew.less(out, min), min, out) if not isinstance(min, Tensor) else _ew.maximum(out, min)
+        out = (
+            _ew.where(_ew.less(out, min), min, out)
+            if not isinstance(min, Tensor)
+            else _ew.maximum(out, min)
+        )
     if max is not None:
-        out = _ew.where(_ew.greater(out, max), max, out) if not isinstance(max, Tensor) else _ew.minimum(out, max)
+        out = (
+            _ew.where(_ew.greater(out, max), max, out)
+            if not isinstance(max, Tensor)
+            else _ew.minimum(out, max)
+        )
     return out
 
 
@@ -1128,7 +1128,5 @@ Tensor.T = property(
     lambda self: _shp.transpose(self, None, name="PermuteBackward0"),
     doc="The tensor with its dimensions reversed.",
 )
-Tensor.mT = property(
-    lambda self: _la.swap_last(self), doc="Transpose of the last two dimensions."
-)
+Tensor.mT = property(lambda self: _la.swap_last(self), doc="Transpose of the last two dimensions.")
 Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise

@@ -17,9 +17,6 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     array([[3.],
            [3.]])
     """
-    from .reduce import sum as _sum
-    from .shape import reshape
-
     gshape = tuple(g.shape)
     shape = tuple(shape)
     if gshape == shape:
@@ -28,6 +25,12 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
     )
+    if not hasattr(g, "_slot"):
+        # A raw array (a sweep that records nothing): the array's own methods suffice.
+        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+    from .reduce import sum as _sum
+    from .shape import reshape
+
     if axes:
         g = _sum(g, axis=axes, keepdims=True)
     if tuple(g.shape) != shape:

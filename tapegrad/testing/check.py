@@ -20,9 +20,15 @@ def _raw(x: Any) -> Any:
 
 
 def _inner(a: Sequence[Any], b: Sequence[Any]) -> float:
-    return float(sum(np.vdot(np.asarray(_raw(x), dtype=np.float64).ravel(),
-                             np.asarray(_raw(y), dtype=np.float64).ravel()).real
-                     for x, y in zip(a, b)))
+    return float(
+        sum(
+            np.vdot(
+                np.asarray(_raw(x), dtype=np.float64).ravel(),
+                np.asarray(_raw(y), dtype=np.float64).ravel(),
+            ).real
+            for x, y in zip(a, b)
+        )
+    )
 
 
 def _flat_out(out: Any) -> list[Any]:
@@ -40,12 +46,16 @@ def _assert_close(name: str, analytic: float, numeric: float, atol: float, rtol:
         )
 
 
-def _directional(f: Callable[..., Any], args: Sequence[Any], u: Sequence[Any], eps: float) -> list[Any]:
+def _directional(
+    f: Callable[..., Any], args: Sequence[Any], u: Sequence[Any], eps: float
+) -> list[Any]:
     """Central difference of ``f`` at ``args`` along direction ``u``."""
     plus = _flat_out(f(*[a + eps * d for a, d in zip(args, u)]))
     minus = _flat_out(f(*[a - eps * d for a, d in zip(args, u)]))
-    return [(np.asarray(_raw(p), dtype=np.float64) - np.asarray(_raw(m), dtype=np.float64)) / (2 * eps)
-            for p, m in zip(plus, minus)]
+    return [
+        (np.asarray(_raw(p), dtype=np.float64) - np.asarray(_raw(m), dtype=np.float64)) / (2 * eps)
+        for p, m in zip(plus, minus)
+    ]
 
 
 def check_grads(
@@ -69,8 +79,9 @@ def check_grads(
     """
     from ..transforms import jvp, vjp
 
-    args = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, (int, float)) else a
-                 for a in args)
+    args = tuple(
+        np.asarray(a, dtype=np.float64) if isinstance(a, (int, float)) else a for a in args
+    )
     dtype = np.result_type(*[_raw(a) for a in args])
     eps = eps if eps is not None else _DEFAULT_EPS.get(np.dtype(dtype), 1e-4)
     atol = atol if atol is not None else _DEFAULT_TOL.get(np.dtype(dtype), 1e-5)
@@ -110,8 +121,13 @@ def check_grads(
 
             _, out_def = tree_flatten(out)
             cot = pullback(tree_unflatten(out_def, v))
-            _assert_close(f"reverse mode, order {order - remaining + 1}",
-                          _inner(cot, u), _inner(v, numeric), atol, rtol)
+            _assert_close(
+                f"reverse mode, order {order - remaining + 1}",
+                _inner(cot, u),
+                _inner(v, numeric),
+                atol,
+                rtol,
+            )
 
             def rev_fun(*ys: Any) -> Any:
                 return vjp(fun, *ys)[1](tree_unflatten(out_def, v))
