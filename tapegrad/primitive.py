@@ -141,13 +141,20 @@ class Primitive:
         self.graph_inputs = graph_inputs
         self._plans: dict[tuple[int, int], tuple[bool, ...]] = {}
         # Save plans of the hot paths, by which arguments require grad.
-        self.plan1 = self.save_plan(1, 1)
-        self.plan2 = (None,) + tuple(self.save_plan(2, m) for m in (1, 2, 3))
+        self.plan1 = self._plan_or_none(1, (1,))
+        self.plan2 = self._plan_or_none(2, (1, 2, 3))
 
     def grad_fn_name(self, params: dict[str, Any] | None) -> str:
         """PyTorch's name of the backward node for an entry with these parameters."""
         gf = self.grad_fn
         return gf if isinstance(gf, str) else gf(params)
+
+    def _plan_or_none(self, nargs: int, masks: tuple[int, ...]) -> Any:
+        """Plans for a primitive taking ``nargs`` arguments; ``None`` if it takes more."""
+        if self.uses is not None and any(j >= nargs for u in self.uses for j in u):
+            return None
+        plans = tuple(self.save_plan(nargs, m) for m in masks)
+        return plans[0] if nargs == 1 else (None, *plans)
 
     def save_plan(self, nargs: int, tracked_mask: int) -> tuple[bool, ...]:
         """Which of ``(*args, out)`` to keep when the arguments in ``tracked_mask`` need grad."""

@@ -408,12 +408,19 @@ def sweep(
 
     pop = cots.pop
     get = cots.get
+    # Sums the sweep made itself, which nothing else refers to: later cotangents for the same
+    # slot are added into them in place. (Kept here, by id, until their slot is consumed.)
+    owned: dict[int, Any] = {}
+    if create_graph:
+        owned = _NEVER_OWNED
     for e in reversed(entries):
         outs = e[OUTS]
         if outs is None:
             g = pop(e[SLOT], None)
             if g is None:
                 continue
+            if owned:
+                owned.pop(id(g), None)
             if e[EXTRA] is not None:
                 g = _apply_output_extras(e, 0, g, found, wanted)
             if wanted is not None and e[SLOT] in wanted:
@@ -454,7 +461,14 @@ def sweep(
                 if gk is g:
                     passed_through.add(id(gk))
                 prev = get(s)
-                cots[s] = gk if prev is None else prev + gk
+                if prev is None:
+                    cots[s] = gk
+                elif id(prev) in owned:
+                    prev += gk
+                else:
+                    cots[s] = acc = prev + gk
+                    if acc.__class__ is _NDARRAY:
+                        owned[id(acc)] = acc
         else:
             _sweep_broadcast_inputs(e, g, saved, params, floor, cots)
         if not retain_graph:
@@ -503,6 +517,16 @@ def _sweep_broadcast_inputs(
         prev = cots.get(s)
         cots[s] = gk if prev is None else prev + gk
 
+
+class _NeverOwned(dict):
+    """An empty ``owned`` map that stays empty: sweeps that record accumulate out of place."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+_NEVER_OWNED = _NeverOwned()
+_NDARRAY = __import__("numpy").ndarray
 
 #: ``saved`` of an entry whose rules read nothing, by number of arguments.
 _NONES = [(None,) * (n + 1) for n in range(64)]
