@@ -169,6 +169,8 @@ def run_grad(
                 )
             result.append(None)
         else:
+            if t._entry is None and t._extra is not None and t._extra.get("hooks"):
+                g = run_hooks(t._extra["hooks"], g)  # a leaf's hooks run as in backward()
             result.append(_grad_tensor(g, t, True, create_graph))
     return tuple(result)
 
@@ -238,7 +240,14 @@ def run_hooks(hooks: list[Any], g: Any) -> Any:
     for hook in list(hooks):
         new = hook(gt)
         if new is not None:
-            gt = new if isinstance(new, Tensor) else Tensor._make(namespace(g).asarray(new))
+            new = new if isinstance(new, Tensor) else Tensor._make(namespace(g).asarray(new))
+            if tuple(new.shape) != tuple(gt.shape):
+                name = getattr(hook, "__name__", repr(hook))
+                raise RuntimeError(
+                    f"hook '{name}' has changed the size of value: the gradient had shape "
+                    f"{tuple(gt.shape)} and the hook returned shape {tuple(new.shape)}"
+                )
+            gt = new
     return gt.data if as_tensor else gt
 
 

@@ -69,13 +69,19 @@ def _check_result(t: Tensor, rdata: Any) -> None:
 def _keep_old_value(t: Tensor, result: Tensor) -> None:
     """The entry that computed ``result`` may have saved ``t``'s array, about to be overwritten:
     give it a private copy of the old value instead (whose version can never move)."""
+    from .autograd.graph import repack, saved_source
+
     e = result._entry
     saved = e[SAVED]
-    if saved is None or not any(x is t.data for x in saved):
+    if saved is None:
         return
-    old = t.data.copy()
-    e[SAVED] = tuple(old if x is t.data else x for x in saved)
-    e[VERS] = tuple(v for v in e[VERS] if saved[v[2]] is not t.data)
+    data = t.data
+    hit = [saved_source(x) is data for x in saved]
+    if not any(hit):
+        return
+    old = data.copy()
+    e[SAVED] = tuple(repack(x, old) if h else x for x, h in zip(saved, hit))
+    e[VERS] = tuple(v for v in e[VERS] if not hit[v[2]])
 
 
 def apply_inplace(t: Tensor, op: Callable[..., Any], *others: Any) -> Tensor:
@@ -114,6 +120,9 @@ def _write_through_view(view: Tensor, view_of: tuple[Tensor, Any], value: Any) -
     fresh = getitem(base, index)
     view._slot = fresh._slot
     view._entry = fresh._entry
+    replay = view._extra.get("replay")
+    if replay is not None:
+        view._extra["replay"] = (*replay[:3], view._version[0])
 
 
 def apply_inplace_fast(t: Tensor, ufunc_name: str, other: Any) -> Tensor:

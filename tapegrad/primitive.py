@@ -21,6 +21,8 @@ import numpy as np
 from . import tape as _tape
 from .backend import namespace
 from .tape import OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
+from .tape import SAVED_HOOKS as _SAVED_HOOKS
+from .tape import pack_saved as _pack_saved
 from .tensor import Tensor
 from .tensor import wrap as _new
 
@@ -207,12 +209,36 @@ def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
     ob = getattr(t.data, "base", None)
     bd = base.data
     if ob is not None and (ob is bd or ob is getattr(bd, "base", None)):
-        t._version = base._counter()
+        t._version = counter = base._counter()
         root = base._base
         t._extra = {"base": base if root is None else root}
-        if prim.name == "getitem" and t._entry is not None:
-            # Where in-place writes to this view go (see tapegrad.inplace).
-            t._extra["view_of"] = (base, t._entry[PARAMS]["index"])
+        if t._entry is not None:
+            params = t._entry[PARAMS]
+            # How to remake this view from its base, and the base's version it reflects: an
+            # in-place change to the base (or another view of it) makes the view's graph stale.
+            t._extra["replay"] = (base, prim, params, counter[0])
+            if prim.name == "getitem":
+                # Where in-place writes to this view go (see tapegrad.inplace).
+                t._extra["view_of"] = (base, params["index"])
+
+
+def refresh_view(t: Tensor) -> None:
+    """Rebuild the graph of a view whose storage changed in place since it was made.
+
+    The view's values are already current (it shares the storage); its tape entry must then
+    be remade from the base's current value, or gradients would flow through the old one.
+    """
+    replay = t._extra.get("replay")
+    if replay is None:
+        return
+    base, prim, params, version = replay
+    now = t._version[0]
+    if now == version or base._slot is None:
+        return
+    fresh = bind(prim, (base,), params)
+    t._slot = fresh._slot
+    t._entry = fresh._entry
+    t._extra["replay"] = (base, prim, params, now)
 
 
 def _specialise(body: Any, defaults: tuple[Any, ...], name: str, doc: str) -> Any:
@@ -281,6 +307,9 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
         if prim.view:
             _share_view(prim, x, t)
         return t
+    if x._extra is not None and "replay" in x._extra:
+        refresh_view(x)
+        slot = x._slot
     save_in, save_out = prim.plan1 if not tape.save_all else _SAVE_ALL[1]
     src = x._entry
     new = _next_slot()
@@ -321,6 +350,8 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
         e[SAVED] = (None, out)
         t._version = oc = [0]
         e[VERS] = ((oc, 0, 1),)
+    if _SAVED_HOOKS[0] and e[SAVED] is not None:
+        e[SAVED] = _pack_saved(e[SAVED])
     entries = tape.entries
     e[POS] = n = len(entries)
     entries.append(e)
@@ -383,6 +414,12 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
             if prim.promotes and not _agrees(ad, bd, od):
                 return _retype(_new(out), ad, bd)
         return _new(out)
+    if aslot is not None and a._extra is not None and "replay" in a._extra:
+        refresh_view(a)
+        aslot = a._slot
+    if bslot is not None and b._extra is not None and "replay" in b._extra:
+        refresh_view(b)
+        bslot = b._slot
     if tape.save_all:
         sa, sb, so = _SAVE_ALL[2]
     else:
@@ -419,6 +456,8 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
             t._version = oc = [0]
             vers += ((oc, 0, 2),)
         e[VERS] = vers
+        if _SAVED_HOOKS[0]:
+            e[SAVED] = _pack_saved(e[SAVED])
     entries = tape.entries
     e[POS] = n = len(entries)
     entries.append(e)
@@ -580,6 +619,8 @@ def _record(
     srcs = []
     leaves = None
     for a in args:
+        if isinstance(a, Tensor) and a._extra is not None and "replay" in a._extra:
+            refresh_view(a)
         if isinstance(a, Tensor) and a._slot is not None:
             ins.append(a._slot)
             src = a._entry
@@ -642,5 +683,7 @@ def _record(
             saved.append(None)
         e[SAVED] = tuple(saved)
         e[VERS] = tuple(vers)
+        if _SAVED_HOOKS[0]:
+            e[SAVED] = _pack_saved(e[SAVED])
     _append(e)
     return result

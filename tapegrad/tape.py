@@ -52,6 +52,10 @@ SECOND_BACKWARD_MESSAGE = (
 #: Marks an entry whose saved values a sweep has released.
 FREED = ("freed",)
 
+#: Saved-tensor hooks (tapegrad.autograd.graph): [blocks active in any thread, whether
+#: anything was ever packed]. Recording and the sweep check these before calling that module.
+SAVED_HOOKS: list[Any] = [0, False]
+
 
 # An entry is a plain list, because making one is on every operation's path and a list is
 # several times cheaper to build than an object. The fields, by index:
@@ -126,6 +130,8 @@ class Tape:
         _all_tapes.add(self)
 
     def append(self, e: Entry) -> None:
+        if SAVED_HOOKS[0] and e[SAVED] is not None:
+            e[SAVED] = pack_saved(e[SAVED])
         entries = self.entries
         e[POS] = len(entries)
         entries.append(e)
@@ -445,8 +451,11 @@ def sweep(
         saved = e[SAVED]
         if saved is None:
             saved = _NONES[len(e[INS])]
-        elif create_graph:
-            saved = rewrap_saved(e, saved)
+        else:
+            if SAVED_HOOKS[1]:
+                saved = unpack_saved(saved)
+            if create_graph:
+                saved = rewrap_saved(e, saved)
         if e[LEAVES] is not None and accumulate:
             for s, leaf in e[LEAVES]:
                 leaf_map[s] = leaf
@@ -554,3 +563,17 @@ def _deliver_to_leaf(leaf: Any, g: Any, create_graph: bool, aliased: bool) -> No
     from .engine import accumulate_grad
 
     accumulate_grad(leaf, g, create_graph, aliased)
+
+
+def pack_saved(saved: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An entry's residuals through this thread's saved-tensor hooks, if it has any."""
+    from .autograd.graph import pack_saved as pack
+
+    return pack(saved)
+
+
+def unpack_saved(saved: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An entry's residuals through the unpack hooks that packed them."""
+    from .autograd.graph import unpack_saved as unpack
+
+    return unpack(saved)
