@@ -1,27 +1,28 @@
-"""Activation functions as modules, and the composite activations they need.
+"""Activation functions as modules.
 
-``gelu`` and ``leaky_relu`` are written in existing differentiable operations, so their
-gradients come from the tape with no rule of their own.
+The functions themselves live in :mod:`tapegrad.nn.functional`; ``gelu`` and ``leaky_relu``
+are re-exported here for code that imports them from this module.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ..ops import elementwise as _ew
 from ..tensor import Tensor
 from . import functional as F
+from .functional import gelu, leaky_relu
 from .module import Module
 
 __all__ = [
     "ReLU",
+    "ReLU6",
     "Tanh",
     "Sigmoid",
     "GELU",
     "LeakyReLU",
+    "ELU",
+    "SiLU",
     "Softplus",
     "Softmax",
     "LogSoftmax",
@@ -29,73 +30,17 @@ __all__ = [
     "leaky_relu",
 ]
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_erf: Callable[[Any], Any] | None = None
-
 
 def _find_erf() -> Callable[[Any], Any] | None:
-    """The differentiable ``erf`` operation, once the library provides one."""
-    global _erf
-    if _erf is None:
-        try:
-            from .. import special  # type: ignore[attr-defined]
+    """The differentiable ``erf`` operation (``tg.special.erf``) that exact GELU uses."""
+    from .. import special
 
-            _erf = special.erf
-        except (ImportError, AttributeError):
-            _erf = getattr(_ew, "erf", None)
-    return _erf
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """Gaussian error linear unit, ``x * Phi(x)``.
-
-    ``approximate="none"`` (PyTorch's default) is ``0.5 * x * (1 + erf(x / sqrt(2)))`` and
-    needs a differentiable ``erf`` (``tg.special.erf``); where the library has none yet it
-    raises ``NotImplementedError`` rather than silently using another formula.
-    ``approximate="tanh"`` is ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x**3)))``.
-
-    >>> from tapegrad.nn.activation import gelu
-    >>> gelu(tg.tensor([-1.0, 0.0, 1.0]), approximate="tanh")
-    tensor([-0.1588,  0.0000,  0.8412])
-    """
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
-        return input * 0.5 * (_ew.tanh(inner) + 1.0)
-    if approximate != "none":
-        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    erf = _find_erf()
-    if erf is None:
-        raise NotImplementedError(
-            "gelu(approximate='none') needs a differentiable erf (tg.special.erf), which this "
-            "build of tapegrad lacks; use approximate='tanh' (within 1e-3 of the exact form)"
-        )
-    return input * 0.5 * (erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """``x`` where ``x > 0``, else ``negative_slope * x``.
-
-    >>> from tapegrad.nn.activation import leaky_relu
-    >>> leaky_relu(tg.tensor([-2.0, 3.0]), 0.5)
-    tensor([-1.,  3.])
-    """
-    return _ew.where(input > 0, input, input * negative_slope)
-
-
-def _softmax_dim(name: str, ndim: int) -> int:
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.",
-        UserWarning,
-        stacklevel=4,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
+    return special.erf
 
 
 class ReLU(Module):
-    """``max(x, 0)`` elementwise.
-
-    ``inplace`` is accepted for compatibility; the result is always a new tensor.
+    """``max(x, 0)`` elementwise; with ``inplace=True`` the input is overwritten (PyTorch's
+    rules for in-place changes apply).
 
     >>> tg.nn.ReLU()(tg.tensor([-1.0, 2.0]))
     tensor([0., 2.])
@@ -106,7 +51,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -150,7 +95,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
-        return gelu(input, self.approximate)
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -169,7 +114,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -206,8 +151,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        dim = self.dim if self.dim is not None else _softmax_dim("softmax", input.ndim)
-        return F.softmax(input, dim)
+        return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -225,8 +169,65 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        dim = self.dim if self.dim is not None else _softmax_dim("log_softmax", input.ndim)
-        return F.log_softmax(input, dim)
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)`` elementwise.
+
+    >>> from tapegrad.nn.activation import ReLU6
+    >>> ReLU6()(tg.tensor([-1.0, 7.0]))
+    tensor([0., 6.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ELU(Module):
+    """``x`` for positive ``x``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    >>> from tapegrad.nn.activation import ELU
+    >>> ELU()(tg.tensor([-1.0, 1.0]))
+    tensor([-0.6321,  1.0000])
+    """
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)`` elementwise.
+
+    >>> from tapegrad.nn.activation import SiLU
+    >>> SiLU()(tg.tensor([1.0]))
+    tensor([0.7311])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""

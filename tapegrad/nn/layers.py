@@ -1,7 +1,8 @@
-"""Layers with parameters or modes: Linear, Dropout, LayerNorm, Embedding, Identity, Flatten.
+"""Layers with parameters or modes: Linear, Conv1d, Conv2d, pooling, Dropout, LayerNorm,
+BatchNorm1d, BatchNorm2d, Embedding, Identity, Flatten.
 
-The composite functions ``dropout``, ``layer_norm`` and ``embedding`` are built from existing
-differentiable operations; the layers call them.
+The layers call the functions of :mod:`tapegrad.nn.functional`; ``dropout``, ``layer_norm``
+and ``embedding`` are re-exported here for code that imports them from this module.
 """
 
 from __future__ import annotations
@@ -13,104 +14,30 @@ from typing import Any
 import numpy as np
 
 from .. import creation
-from ..ops import elementwise as _ew
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional import dropout, embedding, layer_norm
 from .module import Module
 from .parameter import Parameter
 
 __all__ = [
     "Identity",
     "Linear",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
     "Flatten",
     "Dropout",
     "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Embedding",
     "dropout",
     "layer_norm",
     "embedding",
 ]
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
-
-    Outside training (or with ``p=0``) the input is returned unchanged.
-
-    >>> from tapegrad.nn.layers import dropout
-    >>> dropout(tg.ones(4), p=0.5, training=False)
-    tensor([1., 1., 1., 1.])
-    """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
-    u = creation.rand(*input.shape, dtype=np.float64, device=input.device).data
-    mask = (u >= p).astype(input.dtype) * (1.0 / (1.0 - p))
-    return input * creation.as_tensor(mask.astype(input.dtype, copy=False))
-
-
-def layer_norm(
-    input: Tensor,
-    normalized_shape: Sequence[int],
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    eps: float = 1e-5,
-) -> Tensor:
-    """Normalise over the trailing ``normalized_shape`` dimensions, then scale and shift.
-
-    The variance is the biased one (mean of squared deviations), as in PyTorch.
-
-    >>> from tapegrad.nn.layers import layer_norm
-    >>> layer_norm(tg.tensor([[1.0, 3.0]]), (2,))
-    tensor([[-1.0000,  1.0000]])
-    """
-    shape = tuple(normalized_shape)
-    n = len(shape)
-    if n == 0 or tuple(input.shape[input.ndim - n :]) != shape or input.ndim < n:
-        raise RuntimeError(
-            f"Given normalized_shape={list(shape)}, expected input with shape "
-            f"[*, {', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}"
-        )
-    dims = tuple(range(input.ndim - n, input.ndim))
-    centred = input - input.mean(dims, keepdim=True)
-    var = (centred * centred).mean(dims, keepdim=True)
-    out = centred * _ew.reciprocal(_ew.sqrt(var + eps))
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
-
-
-def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` picked by the integer tensor ``input`` (shape ``(*input.shape, dim)``).
-
-    Gradients of repeated indices add up; rows looked up at ``padding_idx`` get no gradient.
-
-    >>> from tapegrad.nn.layers import embedding
-    >>> embedding(tg.tensor([2, 0]), tg.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
-    tensor([[4., 5.],
-            [0., 1.]])
-    """
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {idx.dtype} instead (while checking arguments for "
-            "embedding)"
-        )
-    n = weight.shape[0]
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
-        raise IndexError("index out of range in self")
-    rows = weight[idx]
-    if padding_idx is None or not rows.requires_grad:
-        return rows
-    keep = creation.as_tensor((idx != padding_idx)[..., None])
-    return _ew.where(keep, rows, rows.detach())
 
 
 class Identity(Module):
@@ -192,6 +119,267 @@ class Linear(Module):
         )
 
 
+def _ntuple(v: Any, n: int) -> tuple[int, ...]:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    return v * n if len(v) == 1 else v
+
+
+class _ConvNd(Module):
+    """Shared body of :class:`Conv1d` and :class:`Conv2d` (PyTorch's ``_ConvNd``)."""
+
+    _nd = 0
+    _padding_modes = ("zeros", "reflect", "replicate", "circular")
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        nd = self._nd
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        kernel = _ntuple(kernel_size, nd)
+        stride_t = _ntuple(stride, nd)
+        dilation_t = _ntuple(dilation, nd)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+                )
+            if padding == "same" and any(s != 1 for s in stride_t):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in self._padding_modes:
+            raise ValueError(
+                f"padding_mode must be one of {set(self._padding_modes)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel
+        self.stride = stride_t
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd)
+        self.dilation = dilation_t
+        self.transposed = False
+        self.output_padding = (0,) * nd
+        self.groups = groups
+        self.padding_mode = padding_mode
+        # F.pad's widths (last dimension first) for the non-zero padding modes.
+        if isinstance(self.padding, str):
+            widths = [0, 0] * nd
+            if self.padding == "same":
+                for d, k, i in zip(dilation_t, kernel, range(nd - 1, -1, -1)):
+                    total = d * (k - 1)
+                    widths[2 * i] = total // 2
+                    widths[2 * i + 1] = total - total // 2
+        else:
+            widths = [p for p in reversed(self.padding) for _ in range(2)]
+        self._reversed_padding_repeated_twice = widths
+        kw = {"device": device, "dtype": dtype}
+        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *kernel, **kw))
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, **kw))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw fresh initial values as PyTorch does: the weight by
+        ``kaiming_uniform_(a=sqrt(5))``, the bias from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _conv(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        fn = F.conv1d if self._nd == 1 else F.conv2d
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over an input (N, C_in, L) or (C_in, L); see :class:`Conv2d`.
+
+    >>> tg.manual_seed(0)
+    >>> from tapegrad.nn.layers import Conv1d
+    >>> conv = Conv1d(2, 4, 3, padding=1)
+    >>> conv
+    Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,))
+    >>> conv(tg.ones(5, 2, 7)).shape
+    (5, 4, 7)
+    """
+
+    _nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over an input (N, C_in, H, W) or (C_in, H, W).
+
+    The weight (``out_channels x in_channels / groups x kH x kW``) is initialised as PyTorch
+    does, by ``kaiming_uniform_(a=sqrt(5))``, and the bias from ``U(-1/sqrt(fan_in),
+    1/sqrt(fan_in))`` with ``fan_in = in_channels / groups * kH * kW``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and of the output.
+    kernel_size : int or pair
+    stride, dilation : int or pair, default 1
+    padding : int, pair, ``"valid"`` or ``"same"``, default 0
+        ``"same"`` keeps the spatial size (stride 1 only).
+    groups : int, default 1
+        Split the channels into groups convolved separately (``in_channels`` for depthwise).
+    bias : bool, default True
+    padding_mode : ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``
+    device, dtype : optional
+        Where and in which floating-point dtype to create the parameters (float32 default).
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> from tapegrad.nn.layers import Conv2d
+    >>> conv = Conv2d(1, 8, 3)
+    >>> conv
+    Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1))
+    >>> conv(tg.ones(2, 1, 28, 28)).shape
+    (2, 8, 26, 26)
+    >>> Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False)
+    Conv2d(4, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=4, bias=False)
+    """
+
+    _nd = 2
+
+
+class _MaxPoolNd(Module):
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum over each window; see :func:`tapegrad.nn.functional.max_pool2d`.
+
+    >>> from tapegrad.nn.layers import MaxPool2d
+    >>> pool = MaxPool2d(2)
+    >>> pool
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    >>> pool(tg.arange(16.0).reshape(1, 1, 4, 4))
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+
+class AvgPool2d(Module):
+    """The mean over each window; see :func:`tapegrad.nn.functional.avg_pool2d`.
+
+    >>> from tapegrad.nn.layers import AvgPool2d
+    >>> pool = AvgPool2d(2)
+    >>> pool
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
+    >>> pool(tg.ones(1, 1, 4, 4)).shape
+    (1, 1, 2, 2)
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
 class Flatten(Module):
     """Flatten dimensions ``start_dim`` to ``end_dim`` into one (the batch dim stays).
 
@@ -213,9 +401,8 @@ class Flatten(Module):
 
 class Dropout(Module):
     """In training mode, zero elements with probability ``p`` and scale the rest by
-    ``1 / (1 - p)``; in evaluation mode, pass the input through.
-
-    ``inplace`` is accepted for compatibility; the result is always a new tensor.
+    ``1 / (1 - p)``; in evaluation mode, pass the input through. With ``inplace=True`` the
+    input is overwritten.
 
     >>> drop = tg.nn.Dropout(p=0.5)
     >>> drop
@@ -235,7 +422,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -289,7 +476,7 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -360,10 +547,138 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
-        return embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
+
+
+class _BatchNorm(Module):
+    """Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d` (PyTorch's ``_BatchNorm``)."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        kw = {"device": device, "dtype": dtype}
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, **kw))
+            if bias:
+                self.bias = Parameter(creation.zeros(num_features, **kw))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, **kw))
+            self.register_buffer("running_var", creation.ones(num_features, **kw))
+            self.register_buffer(
+                "num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device)
+            )
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, ``weight`` to ones and ``bias`` to zeros."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            from ._util import assign_
+
+            assign_(self.num_batches_tracked, self.num_batches_tracked.data + 1)
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        keep = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep else None,
+            self.running_var if keep else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of an input (N, C) or (N, C, L) over all but the channel
+    dimension; see :func:`tapegrad.nn.functional.batch_norm`.
+
+    >>> from tapegrad.nn.layers import BatchNorm1d
+    >>> bn = BatchNorm1d(2)
+    >>> bn
+    BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    >>> bn(tg.tensor([[1.0, 2.0], [3.0, 6.0]])).detach()
+    tensor([[-1.0000, -1.0000],
+            [ 1.0000,  1.0000]])
+    >>> bn.running_mean
+    tensor([0.2000, 0.4000])
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of an input (N, C, H, W) per channel; in training the batch
+    statistics normalise and the running ones are updated, in evaluation the running ones
+    normalise.
+
+    >>> from tapegrad.nn.layers import BatchNorm2d
+    >>> bn = BatchNorm2d(3)
+    >>> bn(tg.randn(4, 3, 5, 5)).shape
+    (4, 3, 5, 5)
+    >>> int(bn.num_batches_tracked)
+    1
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
