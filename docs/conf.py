@@ -78,12 +78,7 @@ napoleon_use_ivar = True
 # Docstrings whose examples do not run against the package yet. Their examples are shown as
 # code, not run by the doctest builder; each entry says why. Remove an entry once its example
 # passes again.
-tapegrad_untested_docstrings: dict[str, str] = {
-    "tapegrad.creation.manual_seed": "the example calls Tensor.all(), which Tensor lacks",
-    "tapegrad.nn.functional.dropout": (
-        "the expected mask differs from the one tg.manual_seed(0) draws"
-    ),
-}
+tapegrad_untested_docstrings: dict[str, str] = {}
 
 # -- Doctests -----------------------------------------------------------------------------------
 

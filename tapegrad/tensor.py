@@ -426,6 +426,16 @@ class Tensor:
             return arr.astype(dtype)
         return arr.copy() if copy else arr
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from .numpy._dispatch import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from .numpy._dispatch import array_function
+
+        return array_function(func, types, args, kwargs)
+
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
         return self.data.__dlpack__(*args, **kwargs)
 
@@ -1005,6 +1015,16 @@ def _argext(name: str):
     return method
 
 
+def _truth(name: str):
+    def method(self, dim=None, keepdim=False):
+        xp = namespace(self.data)
+        r = getattr(xp, name)(self.data, axis=dim, keepdims=keepdim if dim is not None else False)
+        return Tensor._make(xp.asarray(r))
+
+    method.__doc__ = f"Whether {name} elements are true, over ``dim`` or overall (no gradient)."
+    return method
+
+
 def _softmax_method(self, dim):
     from .ops.nn import softmax
 
@@ -1100,6 +1120,8 @@ _methods: dict[str, Any] = {
         self, None if dim == () else dim, keepdim
     ),
     "logsumexp": lambda self, dim, keepdim=False: _red.logsumexp(self, dim, keepdim),
+    "all": _truth("all"),
+    "any": _truth("any"),
     "argmax": _argext("argmax"),
     "argmin": _argext("argmin"),
     "softmax": _softmax_method,

@@ -1,0 +1,124 @@
+"""Rows of the op table for indexing and the gathers of ``tapegrad.ops.index``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad.ops import index as ix
+
+from .specs import REAL, Case, Integers, OpSpec
+
+
+def _gather_ref(x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
+    # PyTorch's gather is take_along_axis on the part of ``x`` that ``index`` covers off ``dim``.
+    part = tuple(slice(None) if d == dim else slice(0, m) for d, m in enumerate(index.shape))
+    return np.take_along_axis(x[part], index, axis=dim)
+
+
+def _case(shape: tuple[int, ...], index: Any, label: str) -> Case:
+    return Case((shape,), {"index": index}, label=label)
+
+
+def _getitem(name: str, cases: tuple[Case, ...]) -> OpSpec:
+    return OpSpec(
+        name,
+        lambda x, index: ix.getitem(x, index),
+        lambda x, index: x[index],
+        (REAL,),
+        cases,
+        tensor_fn=lambda x, index: x[index],
+    )
+
+
+SPECS: tuple[OpSpec, ...] = (
+    _getitem(
+        "getitem_negative",
+        (
+            _case((4,), -1, "4[-1]"),
+            _case((5,), slice(-3, -1), "5[-3:-1]"),
+            _case((3, 4), (slice(None, None, -1), -2), "3x4[::-1,-2]"),
+            _case((5,), np.array([-1, -5, -1]), "5[neg-rep]"),
+        ),
+    ),
+    _getitem(
+        "getitem_ellipsis_none",
+        (
+            _case((2, 3, 4), (Ellipsis, 1), "2x3x4[...,1]"),
+            _case((2, 3, 4), (None, Ellipsis, None), "2x3x4[None,...,None]"),
+            _case((2, 3), (0, None, slice(1, None)), "2x3[0,None,1:]"),
+            _case((), Ellipsis, "0d[...]"),
+            _case((), None, "0d[None]"),
+        ),
+    ),
+    _getitem(
+        "getitem_mixed",
+        (
+            # Advanced indices separated by a slice: their dimension comes first.
+            _case(
+                (2, 3, 4),
+                (np.array([0, 1, 1]), slice(None), np.array([2, 0, 3])),
+                "2x3x4[arr,:,arr]",
+            ),
+            # An integer and an array separated by a slice count as advanced indices.
+            _case((2, 3, 4), (1, slice(None), np.array([0, 2, 0])), "2x3x4[1,:,arr]"),
+            _case((2, 3, 4), (Ellipsis, np.array([1, 1])), "2x3x4[...,arr]"),
+            _case((3, 4), (None, np.array([0, 2]), slice(1, None)), "3x4[None,arr,1:]"),
+            _case(
+                (3, 4),
+                (np.array([[0], [2]]), np.array([1, 3, 1])),
+                "3x4[col,row]-broadcast",
+            ),
+            _case(
+                (3, 4),
+                (slice(None), np.array([True, False, True, True])),
+                "3x4[:,mask]",
+            ),
+            _case(
+                (2, 3, 4),
+                (slice(1, None), np.array([2, -1]), slice(None, None, 2)),
+                "2x3x4[1:,arr,::2]",
+            ),
+        ),
+    ),
+    OpSpec(
+        "take",
+        lambda x, indices, axis=None, mode="raise": ix.take(x, indices, axis, mode=mode),
+        lambda x, indices, axis=None, mode="raise": np.take(x, indices, axis, mode=mode),
+        (REAL,),
+        (
+            Case(((2, 3),), {"indices": np.array([5, 0, 5, -1]), "axis": None}, label="flat"),
+            Case(((2, 3),), {"indices": np.array([[2], [0], [2]]), "axis": 1}, label="axis1"),
+            Case(((3, 2),), {"indices": np.array(1), "axis": 0}, label="0d-index"),
+            Case(((4,),), {"indices": np.array([7, -8]), "mode": "wrap"}, label="wrap"),
+            Case(((4,),), {"indices": np.array([10, -5, 2]), "mode": "clip"}, label="clip"),
+            Case(((3, 2),), {"indices": np.array([], dtype=np.int64), "axis": 0}, label="empty"),
+        ),
+    ),
+    OpSpec(
+        "take_along_axis",
+        lambda x, indices, axis: ix.take_along_axis(x, indices, axis),
+        lambda x, indices, axis: np.take_along_axis(x, indices, axis),
+        (REAL, Integers(-3, 2)),
+        (
+            Case(((3, 3), (3, 2)), {"axis": 1}),
+            Case(((3, 2), (5, 2)), {"axis": 0}),
+            Case(((3, 1), (3, 4)), {"axis": 0}),
+            Case(((3, 3), (4,)), {"axis": None}),
+            Case(((2, 3, 4), (2, 2, 4)), {"axis": -2}),
+        ),
+    ),
+    OpSpec(
+        "gather",
+        lambda x, index, dim: ix.gather(x, dim, index),
+        _gather_ref,
+        (REAL, Integers(0, 2)),
+        (
+            Case(((3, 4), (2, 5)), {"dim": 1}),
+            Case(((3, 4), (3, 4)), {"dim": 0}),
+            Case(((4, 3, 2), (2, 3, 1)), {"dim": 1}),
+            Case(((3,), (6,)), {"dim": -1}),
+        ),
+    ),
+)
