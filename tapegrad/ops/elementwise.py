@@ -3,15 +3,21 @@
 Each primitive's rules sit beside it. VJP rules take ``(g, *args, out)``; arguments a rule does
 not read (see ``uses``) arrive as ``None``. JVP rules take ``(tangents, *args, out)`` with
 ``None`` for zero tangents. Broadcasting is un-done by the sweep, not by the rules.
+
+Where a derivative has a removable singularity or a kink, the rules mask it with the
+"double ``where``": the unsafe operand is replaced by a harmless value *before* the division
+(``safe = where(c, 1, x)``), so that no ``inf`` or ``NaN`` reaches the recorded graph and
+higher derivatives stay finite.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from ..primitive import OUT, Primitive, bind, bind2, binary_op, unary_op
+from ..primitive import OUT, Primitive, binary_op, bind, bind2, unary_op
 
 __all__ = [
     "add",
@@ -43,6 +49,25 @@ __all__ = [
     "greater",
     "less",
     "equal",
+    "divide",
+    "cbrt",
+    "exp2",
+    "log2",
+    "log10",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arctan2",
+    "sinh",
+    "cosh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "hypot",
+    "logaddexp",
+    "sinc",
+    "clip",
 ]
 
 
@@ -396,6 +421,297 @@ RELU = _unary(
 )
 
 
+# ---------------------------------------------------------------------- more transcendental
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+CBRT = _unary(
+    "cbrt",
+    lambda xp, x: xp.cbrt(x),
+    lambda g, x, out: g / (3 * (out * out)),
+    lambda t, x, out: t[0] / (3 * (out * out)),
+    (OUT,),
+    "CbrtBackward0",
+    "cbrt",
+)
+EXP2 = _unary(
+    "exp2",
+    lambda xp, x: xp.exp2(x),
+    lambda g, x, out: g * (out * _LN2),
+    lambda t, x, out: t[0] * (out * _LN2),
+    (OUT,),
+    "Exp2Backward0",
+    "exp2",
+)
+LOG2 = _unary(
+    "log2",
+    lambda xp, x: xp.log2(x),
+    lambda g, x, out: g / (x * _LN2),
+    lambda t, x, out: t[0] / (x * _LN2),
+    (0,),
+    "Log2Backward0",
+    "log2",
+)
+LOG10 = _unary(
+    "log10",
+    lambda xp, x: xp.log10(x),
+    lambda g, x, out: g / (x * _LN10),
+    lambda t, x, out: t[0] / (x * _LN10),
+    (0,),
+    "Log10Backward0",
+    "log10",
+)
+TAN = _unary(
+    "tan",
+    lambda xp, x: xp.tan(x),
+    lambda g, x, out: g * (1 + out * out),
+    lambda t, x, out: t[0] * (1 + out * out),
+    (OUT,),
+    "TanBackward0",
+    "tan",
+)
+
+
+def _one_minus_square(x: Any) -> Any:
+    # (1 - x)(1 + x) rather than 1 - x*x: accurate near |x| = 1.
+    return (1 - x) * (1 + x)
+
+
+ARCSIN = _unary(
+    "arcsin",
+    lambda xp, x: xp.arcsin(x),
+    lambda g, x, out: g / sqrt(_one_minus_square(x)),
+    lambda t, x, out: t[0] / sqrt(_one_minus_square(x)),
+    (0,),
+    "AsinBackward0",
+    "arcsin",
+)
+ARCCOS = _unary(
+    "arccos",
+    lambda xp, x: xp.arccos(x),
+    lambda g, x, out: negative(g) / sqrt(_one_minus_square(x)),
+    lambda t, x, out: negative(t[0]) / sqrt(_one_minus_square(x)),
+    (0,),
+    "AcosBackward0",
+    "arccos",
+)
+ARCTAN = _unary(
+    "arctan",
+    lambda xp, x: xp.arctan(x),
+    lambda g, x, out: g / (1 + x * x),
+    lambda t, x, out: t[0] / (1 + x * x),
+    (0,),
+    "AtanBackward0",
+    "arctan",
+)
+SINH = _unary(
+    "sinh",
+    lambda xp, x: xp.sinh(x),
+    lambda g, x, out: g * cosh(x),
+    lambda t, x, out: t[0] * cosh(x),
+    (0,),
+    "SinhBackward0",
+    "sinh",
+)
+COSH = _unary(
+    "cosh",
+    lambda xp, x: xp.cosh(x),
+    lambda g, x, out: g * sinh(x),
+    lambda t, x, out: t[0] * sinh(x),
+    (0,),
+    "CoshBackward0",
+    "cosh",
+)
+# 1 / sqrt(x**2 + 1) as 1 / hypot(x, 1): no overflow of x**2 for large |x|.
+ARCSINH = _unary(
+    "arcsinh",
+    lambda xp, x: xp.arcsinh(x),
+    lambda g, x, out: g / hypot(x, 1.0),
+    lambda t, x, out: t[0] / hypot(x, 1.0),
+    (0,),
+    "AsinhBackward0",
+    "arcsinh",
+)
+ARCCOSH = _unary(
+    "arccosh",
+    lambda xp, x: xp.arccosh(x),
+    lambda g, x, out: g / sqrt((x - 1) * (x + 1)),
+    lambda t, x, out: t[0] / sqrt((x - 1) * (x + 1)),
+    (0,),
+    "AcoshBackward0",
+    "arccosh",
+)
+ARCTANH = _unary(
+    "arctanh",
+    lambda xp, x: xp.arctanh(x),
+    lambda g, x, out: g / _one_minus_square(x),
+    lambda t, x, out: t[0] / _one_minus_square(x),
+    (0,),
+    "AtanhBackward0",
+    "arctanh",
+)
+
+
+def _arctan2_grad_y(g: Any, y: Any, x: Any, out: Any) -> Any:
+    return g * (x / (x * x + y * y))
+
+
+def _arctan2_grad_x(g: Any, y: Any, x: Any, out: Any) -> Any:
+    return g * (negative(y) / (x * x + y * y))
+
+
+# NumPy's argument order: arctan2(x1, x2) is the angle of the point (x2, x1).
+ARCTAN2 = Primitive(
+    "arctan2",
+    lambda xp, y, x: xp.arctan2(y, x),
+    (_arctan2_grad_y, _arctan2_grad_x),
+    lambda t, y, x, out: _tsum(
+        None if t[0] is None else _arctan2_grad_y(t[0], y, x, out),
+        None if t[1] is None else _arctan2_grad_x(t[1], y, x, out),
+    ),
+    uses=((0, 1), (0, 1)),
+    grad_fn="Atan2Backward0",
+    broadcasting=True,
+    np_fwd="arctan2",
+)
+
+
+def _hypot_share(a: Any, out: Any) -> Any:
+    """``a / hypot(a, b)``, taken as 0 at the origin (the subgradient ``norm`` uses)."""
+    at_origin = _raw(equal(out, 0))
+    if not at_origin.any():
+        return a / out
+    return where(at_origin, 0, a / where(at_origin, 1, out))
+
+
+HYPOT = Primitive(
+    "hypot",
+    lambda xp, a, b: xp.hypot(a, b),
+    (
+        lambda g, a, b, out: g * _hypot_share(a, out),
+        lambda g, a, b, out: g * _hypot_share(b, out),
+    ),
+    lambda t, a, b, out: _tsum(
+        None if t[0] is None else t[0] * _hypot_share(a, out),
+        None if t[1] is None else t[1] * _hypot_share(b, out),
+    ),
+    uses=((0, OUT), (1, OUT)),
+    grad_fn="HypotBackward0",
+    broadcasting=True,
+    np_fwd="hypot",
+)
+# d/da log(e**a + e**b) = sigmoid(a - b): the difference keeps its digits when a and b are
+# large (e**(a - out) would lose log 2 against out).
+LOGADDEXP = Primitive(
+    "logaddexp",
+    lambda xp, a, b: xp.logaddexp(a, b),
+    (
+        lambda g, a, b, out: g * sigmoid(subtract(a, b)),
+        lambda g, a, b, out: g * sigmoid(subtract(b, a)),
+    ),
+    lambda t, a, b, out: _tsum(
+        None if t[0] is None else t[0] * sigmoid(subtract(a, b)),
+        None if t[1] is None else t[1] * sigmoid(subtract(b, a)),
+    ),
+    uses=((0, 1), (0, 1)),
+    grad_fn="LogaddexpBackward0",
+    broadcasting=True,
+    np_fwd="logaddexp",
+)
+
+#: Below this |pi x| the derivative of sinc is taken from its Taylor series: the closed form
+#: (cos(pi x) - sinc(x)) / x cancels there, and the series is exact at 0 (and so are the
+#: higher derivatives recorded through it).
+_SINC_SERIES_BELOW = 0.25
+# Coefficients of d/dv (sin v / v) = v * sum_n c_n v**(2n), c_n = (-1)**(n+1) (2n+2) / (2n+3)!.
+_SINC_SERIES = tuple((-1.0) ** (n + 1) * (2 * n + 2) / math.factorial(2 * n + 3) for n in range(6))
+
+
+def _sinc_derivative(x: Any, out: Any) -> Any:
+    """d/dx sinc(x) for NumPy's normalised ``sinc(x) = sin(pi x) / (pi x)``."""
+    small = less(abs(_raw(x)), _SINC_SERIES_BELOW / math.pi)
+    v = x * math.pi
+    if small.any():
+        u = v * v
+        poly = _SINC_SERIES[-1]
+        for c in reversed(_SINC_SERIES[:-1]):
+            poly = poly * u + c
+        series = v * poly * math.pi
+        if small.all():
+            return series
+        safe = where(small, 1, x)  # the closed form, finite where it is not used
+        return where(small, series, (cos(safe * math.pi) - out) / safe)
+    return (cos(v) - out) / x
+
+
+SINC = _unary(
+    "sinc",
+    lambda xp, x: xp.sinc(x),
+    lambda g, x, out: g * _sinc_derivative(x, out),
+    lambda t, x, out: t[0] * _sinc_derivative(x, out),
+    (0, OUT),
+    "SincBackward0",
+    "sinc",
+)
+
+
+# ---------------------------------------------------------------------- clip
+# The bounds are positional arguments (arrays, tensors, Python numbers or None for "no bound"),
+# so that tensor bounds get gradients. PyTorch's subgradients: the input gets the gradient
+# where min <= x <= max (both ends included), a bound where it is the one that is active.
+
+
+def _clip_fwd(xp: Any, x: Any, lo: Any, hi: Any, scalar: bool = False) -> Any:
+    if lo is None and hi is None:
+        return xp.array(x, copy=True)
+    if lo is None:
+        return xp.minimum(x, hi)
+    if hi is None:
+        return xp.maximum(x, lo)
+    return xp.minimum(xp.maximum(x, lo), hi)
+
+
+def _clip_masks(x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
+    """Boolean masks (raw arrays, or ``None`` when absent) of where the input, the lower and
+    the upper bound receive the gradient."""
+    xr, lr, hr = _raw(x), _raw(lo), _raw(hi)
+    if lr is None and hr is None:
+        return None, None, None
+    if hr is None:
+        return _compare("greater_equal", xr, lr), _compare("less", xr, lr), None
+    if lr is None:
+        return _compare("less_equal", xr, hr), None, _compare("greater", xr, hr)
+    inside = _compare("greater_equal", xr, lr) & _compare("less_equal", xr, hr)
+    low = _compare("less", xr, lr) & _compare("less", lr, hr)
+    high = _compare("greater", xr, hr) | _compare("less", hr, lr)
+    return inside, low, high
+
+
+def _masked(g: Any, mask: Any) -> Any:
+    return g if mask is None else where(mask, g, 0)
+
+
+CLIP = Primitive(
+    "clamp",
+    _clip_fwd,
+    (
+        lambda g, x, lo, hi, out, scalar=False: _masked(g, _clip_masks(x, lo, hi)[0]),
+        lambda g, x, lo, hi, out, scalar=False: _masked(g, _clip_masks(x, lo, hi)[1]),
+        lambda g, x, lo, hi, out, scalar=False: _masked(g, _clip_masks(x, lo, hi)[2]),
+    ),
+    lambda t, x, lo, hi, out, scalar=False: _clip_tangent(t, _clip_masks(x, lo, hi)),
+    uses=((0, 1, 2), (0, 1, 2), (0, 1, 2)),
+    grad_fn=lambda p: "ClampBackward1" if p and p.get("scalar") else "ClampBackward0",
+    broadcasting=True,
+    graph_inputs=lambda p: (0,) if p and p.get("scalar") else None,
+)
+
+
+def _clip_tangent(t: Any, masks: tuple[Any, Any, Any]) -> Any:
+    return _tsum(*(None if ti is None else _masked(ti, m) for ti, m in zip(t, masks)))
+
+
 def _tie_share(a: Any, b: Any) -> Any:
     """1 where a wins, 0 where b wins, 1/2 on ties (PyTorch splits ties evenly)."""
     return where(greater(a, b), 1.0, where(equal(a, b), 0.5, 0.0))
@@ -528,7 +844,9 @@ add = binary_op(ADD, "add", "``a + b`` with broadcasting.")
 subtract = binary_op(SUBTRACT, "subtract", "``a - b`` with broadcasting.")
 
 
-rsub = binary_op(RSUB, "rsub", "``b - a``, recorded as PyTorch's ``rsub`` (the tensor ``a`` first).")
+rsub = binary_op(
+    RSUB, "rsub", "``b - a``, recorded as PyTorch's ``rsub`` (the tensor ``a`` first)."
+)
 
 
 multiply = binary_op(MULTIPLY, "multiply", "``a * b`` with broadcasting.")
@@ -577,7 +895,9 @@ def remainder(a: Any, b: Any) -> Any:
     return bind2(REMAINDER, a, b)
 
 
-floor_divide = binary_op(FLOOR_DIVIDE, "floor_divide", "``a // b``: values only; a backward pass through it raises.")
+floor_divide = binary_op(
+    FLOOR_DIVIDE, "floor_divide", "``a // b``: values only; a backward pass through it raises."
+)
 
 
 floor = unary_op(FLOOR, "floor", "Elementwise floor (zero gradient).")
@@ -619,7 +939,9 @@ abs = unary_op(ABS, "abs", "Absolute value (gradient 0 at 0, as PyTorch).")
 sign = unary_op(SIGN, "sign", "Sign (zero gradient).")
 
 
-sigmoid = unary_op(SIGMOID, "sigmoid", "Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``.")
+sigmoid = unary_op(
+    SIGMOID, "sigmoid", "Logistic sigmoid ``1 / (1 + exp(-x))``, stable for large ``|x|``."
+)
 
 
 softplus = unary_op(SOFTPLUS, "softplus", "``log(1 + exp(x))``, stable for large ``|x|``.")
@@ -628,12 +950,278 @@ softplus = unary_op(SOFTPLUS, "softplus", "``log(1 + exp(x))``, stable for large
 relu = unary_op(RELU, "relu", "``max(x, 0)`` (gradient 0 at 0, as PyTorch).")
 
 
-maximum = binary_op(MAXIMUM, "maximum", "Elementwise maximum; on ties each side gets half the gradient.")
+maximum = binary_op(
+    MAXIMUM, "maximum", "Elementwise maximum; on ties each side gets half the gradient."
+)
 
 
-minimum = binary_op(MINIMUM, "minimum", "Elementwise minimum; on ties each side gets half the gradient.")
+minimum = binary_op(
+    MINIMUM, "minimum", "Elementwise minimum; on ties each side gets half the gradient."
+)
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` holds, else ``b`` (broadcast); no gradient to the condition."""
     return bind(WHERE, (_raw(condition), a, b))
+
+
+cbrt = unary_op(
+    CBRT,
+    "cbrt",
+    """Cube root, real for negative ``x`` (gradient ``inf`` at 0, as ``sqrt``).
+
+    >>> tg.ops.elementwise.cbrt(np.array([-8.0, 27.0]))
+    array([-2.,  3.])
+    """,
+)
+
+
+exp2 = unary_op(
+    EXP2,
+    "exp2",
+    """Elementwise ``2**x``.
+
+    >>> tg.ops.elementwise.exp2(np.array([0.0, 3.0]))
+    array([1., 8.])
+    """,
+)
+
+
+log2 = unary_op(
+    LOG2,
+    "log2",
+    """Base-2 logarithm.
+
+    >>> tg.ops.elementwise.log2(np.array([1.0, 8.0]))
+    array([0., 3.])
+    """,
+)
+
+
+log10 = unary_op(
+    LOG10,
+    "log10",
+    """Base-10 logarithm.
+
+    >>> tg.ops.elementwise.log10(np.array([1.0, 100.0]))
+    array([0., 2.])
+    """,
+)
+
+
+tan = unary_op(
+    TAN,
+    "tan",
+    """Tangent; the derivative ``1 + tan(x)**2`` reuses the output.
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.tan(x))(np.array(0.0))
+    array(1.)
+    """,
+)
+
+
+arcsin = unary_op(
+    ARCSIN,
+    "arcsin",
+    """Inverse sine on ``[-1, 1]`` (derivative ``1 / sqrt(1 - x**2)``).
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.arcsin(x))(np.array(0.0))
+    array(1.)
+    """,
+)
+
+
+arccos = unary_op(
+    ARCCOS,
+    "arccos",
+    """Inverse cosine on ``[-1, 1]`` (derivative ``-1 / sqrt(1 - x**2)``).
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.arccos(x))(np.array(0.0))
+    array(-1.)
+    """,
+)
+
+
+arctan = unary_op(
+    ARCTAN,
+    "arctan",
+    """Inverse tangent (derivative ``1 / (1 + x**2)``).
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.arctan(x))(np.array(1.0))
+    array(0.5)
+    """,
+)
+
+
+arctan2 = binary_op(
+    ARCTAN2,
+    "arctan2",
+    """Angle of the point ``(x2, x1)``, NumPy's ``arctan2(x1, x2)``, with broadcasting.
+
+    The gradients are ``x2 / r**2`` and ``-x1 / r**2`` with ``r = hypot(x1, x2)``; at the origin,
+    where the angle jumps, they are ``NaN`` (as in PyTorch).
+
+    >>> tg.grad(lambda y: tg.ops.elementwise.arctan2(y, 1.0))(np.array(0.0))
+    array(1.)
+    """,
+)
+
+
+sinh = unary_op(
+    SINH,
+    "sinh",
+    """Hyperbolic sine.
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.sinh(x))(np.array(0.0))
+    array(1.)
+    """,
+)
+
+
+cosh = unary_op(
+    COSH,
+    "cosh",
+    """Hyperbolic cosine.
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.cosh(x))(np.array(0.0))
+    array(0.)
+    """,
+)
+
+
+arcsinh = unary_op(
+    ARCSINH,
+    "arcsinh",
+    """Inverse hyperbolic sine (derivative ``1 / hypot(x, 1)``, no overflow for large ``x``).
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.arcsinh(x))(np.array(0.0))
+    array(1.)
+    """,
+)
+
+
+arccosh = unary_op(
+    ARCCOSH,
+    "arccosh",
+    """Inverse hyperbolic cosine on ``[1, inf)`` (derivative ``1 / sqrt(x**2 - 1)``).
+
+    >>> tg.ops.elementwise.arccosh(np.array([1.0]))
+    array([0.])
+    """,
+)
+
+
+arctanh = unary_op(
+    ARCTANH,
+    "arctanh",
+    """Inverse hyperbolic tangent on ``(-1, 1)`` (derivative ``1 / (1 - x**2)``).
+
+    >>> tg.grad(lambda x: tg.ops.elementwise.arctanh(x))(np.array(0.5))
+    array(1.33333333)
+    """,
+)
+
+
+hypot = binary_op(
+    HYPOT,
+    "hypot",
+    """``sqrt(a**2 + b**2)`` without overflow, with broadcasting.
+
+    The gradients are ``a / hypot`` and ``b / hypot``; at the origin, where ``hypot`` has a
+    cone (as ``norm`` of a 2-vector), both are 0, the subgradient ``norm`` takes (PyTorch's
+    ``hypot`` gives ``NaN`` there).
+
+    >>> tg.ops.elementwise.hypot(np.array([3.0]), np.array([4.0]))
+    array([5.])
+    >>> tg.grad(lambda a: tg.ops.elementwise.hypot(a, 4.0))(np.array(3.0))
+    array(0.6)
+    """,
+)
+
+
+logaddexp = binary_op(
+    LOGADDEXP,
+    "logaddexp",
+    """``log(exp(a) + exp(b))`` computed stably, with broadcasting.
+
+    >>> tg.ops.elementwise.logaddexp(np.array([1000.0]), np.array([1000.0]))
+    array([1000.69314718])
+    >>> tg.grad(lambda a: tg.ops.elementwise.logaddexp(a, 0.0))(np.array(0.0))
+    array(0.5)
+    """,
+)
+
+
+sinc = unary_op(
+    SINC,
+    "sinc",
+    """NumPy's normalised sinc, ``sin(pi x) / (pi x)``, equal to 1 at 0.
+
+    The derivative is ``(cos(pi x) - sinc(x)) / x``, taken from its Taylor series near 0, so it
+    is exact there (0 at 0) and so are the higher derivatives (``-pi**2 / 3`` at 0).
+
+    >>> tg.ops.elementwise.sinc(np.array([0.0, 0.5]))
+    array([1.        , 0.63661977])
+    >>> tg.grad(tg.grad(lambda x: tg.ops.elementwise.sinc(x)))(np.array(0.0))
+    array(-3.28986813)
+    """,
+)
+
+
+def _is_tensor(v: Any) -> bool:
+    from ..tensor import Tensor
+
+    return isinstance(v, Tensor)
+
+
+def clip(
+    a: Any,
+    a_min: Any = None,
+    a_max: Any = None,
+    out: None = None,
+    *,
+    min: Any = None,  # noqa: A002 - NumPy's keyword
+    max: Any = None,  # noqa: A002 - NumPy's keyword
+) -> Any:
+    """Limit the values of ``a`` to ``[a_min, a_max]`` (NumPy's ``clip``, PyTorch's ``clamp``).
+
+    Parameters
+    ----------
+    a : array_like or Tensor
+        The values.
+    a_min, a_max : scalar, array_like, Tensor or None
+        The bounds, broadcast against ``a``; ``None`` means no bound on that side. Tensor bounds
+        receive gradients. ``min=`` and ``max=`` are NumPy's keyword aliases.
+    out : None
+        Not supported: results are new arrays.
+
+    Returns
+    -------
+    array or Tensor
+        ``minimum(maximum(a, a_min), a_max)``: where ``a_min > a_max`` every value is
+        ``a_max``, as in NumPy and PyTorch.
+
+    Notes
+    -----
+    The gradients are PyTorch's: ``a`` gets the incoming gradient where
+    ``a_min <= a <= a_max`` (bounds included), ``a_min`` where ``a < a_min < a_max``, and
+    ``a_max`` where ``a > a_max`` or ``a_max < a_min``.
+
+    Examples
+    --------
+    >>> tg.ops.elementwise.clip(np.array([-2.0, 0.5, 3.0]), -1.0, 1.0)
+    array([-1. ,  0.5,  1. ])
+    >>> tg.grad(lambda x: tg.ops.elementwise.clip(x, -1.0, 1.0).sum())(np.array([-2.0, 1.0, 3.0]))
+    array([0., 1., 0.])
+    """
+    if out is not None:
+        raise TypeError("clip: out= is not supported; tapegrad operations return new arrays")
+    if min is not None or max is not None:
+        if a_min is not None or a_max is not None:
+            raise ValueError(
+                "Passing `min` or `max` keyword argument when `a_min` and `a_max` are provided "
+                "is forbidden."
+            )
+        a_min, a_max = min, max
+    scalar = not (_is_tensor(a_min) or _is_tensor(a_max))
+    return bind(CLIP, (a, a_min, a_max), {"scalar": True} if scalar else None)
