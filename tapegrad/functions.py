@@ -1,142 +1,891 @@
 """Top-level functions with PyTorch's names (``dim``, ``keepdim``), over the primitives.
 
 They take tensors, and raw arrays too (then they return arrays), so the same function works
-in the facade and inside transforms.
+in the facade and inside transforms. Each delegates to the ops-level function that does the
+work (``tapegrad.ops``); the node it records is that function's.
+
+>>> import tapegrad as tg
+>>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+>>> tg.cat([x, 2 * x]).sum().backward()
+>>> x.grad
+tensor([3., 3.])
 """
 
 from __future__ import annotations
 
+import builtins
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from .backend import namespace
 from .ops import elementwise as _ew
+from .ops import index as _ix
 from .ops import linalg as _la
 from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _shp
+from .tensor import Tensor, dtype_title
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "expm1", "sin", "cos",
-    "tanh", "sqrt", "abs", "sign", "sigmoid", "relu", "softplus", "maximum", "minimum", "where",
-    "square", "reciprocal", "sum", "mean", "amax", "amin", "logsumexp", "matmul", "mm",
-    "reshape", "transpose", "permute", "softmax", "log_softmax", "clamp", "squeeze",
-    "unsqueeze", "flatten",
-]
+    # elementwise
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
+    "negative", "pow", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos",
+    "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh",
+    "cosh", "tanh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "sqrt",
+    "square", "abs", "absolute", "sign", "floor", "remainder", "floor_divide", "sigmoid", "relu",
+    "softplus", "maximum", "minimum", "clamp", "clip", "where", "reciprocal", "hypot",
+    "logaddexp", "sinc", "erf", "erfc", "erfinv",
+    # reductions
+    "sum", "mean", "prod", "amax", "amin", "max", "min", "var", "std", "logsumexp", "norm",
+    "cumsum", "cumprod", "argmax", "argmin",
+    # shape
+    "reshape", "transpose", "permute", "swapaxes", "swapdims", "movedim", "moveaxis",
+    "squeeze", "unsqueeze", "flatten", "broadcast_to", "cat", "concat", "concatenate", "stack",
+    "split", "chunk", "unbind", "flip", "roll", "tile", "repeat_interleave", "tril", "triu",
+    "diagonal", "trace", "diag", "take", "take_along_dim", "gather",
+    # products and linear algebra
+    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum",
+    "tensordot", "kron", "det", "inverse", "slogdet",
+    # nn
+    "softmax", "log_softmax",
+]  # fmt: skip
 
-add = _ew.add
-sub = _ew.subtract
+
+def _special(name: str) -> Any:
+    from .ops import special
+
+    return getattr(special, name)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(x.shape) if hasattr(x, "shape") else ()
+
+
+def _as_input(x: Any) -> Any:
+    return x if isinstance(x, Tensor) or hasattr(x, "shape") else np.asarray(x)
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002 - PyTorch's name
+    """``input + alpha * other``.
+
+    >>> tg.add(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]), alpha=2)
+    tensor([3., 4.])
+    """
+    return _ew.add(input, other if alpha == 1 else _ew.multiply(other, alpha))
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
+    """``input - alpha * other``.
+
+    >>> tg.sub(tg.tensor([3.0]), tg.tensor([1.0]), alpha=2)
+    tensor([1.])
+    """
+    return _ew.subtract(input, other if alpha == 1 else _ew.multiply(other, alpha))
+
+
+subtract = sub
 mul = _ew.multiply
-div = _ew.true_divide
+multiply = _ew.multiply
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:  # noqa: A002
+    """``input / other``; ``rounding_mode`` ``'trunc'`` or ``'floor'`` rounds the quotient
+    (whose gradient is then zero).
+
+    >>> tg.div(tg.tensor([7.0, -7.0]), 2.0, rounding_mode="trunc")
+    tensor([ 3., -3.])
+    """
+    if rounding_mode is None:
+        return _ew.true_divide(input, other)
+    if rounding_mode in ("floor", "trunc"):
+        q = _ew.true_divide(input, other)
+        if rounding_mode == "floor":
+            return _ew.floor(q)
+        # floor(|q|) with q's sign: trunc's values, floor's zero gradient.
+        return _ew.where(q >= 0, _ew.floor(q), _ew.negative(_ew.floor(_ew.negative(q))))
+    raise ValueError(
+        "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+        f"'{rounding_mode}'"
+    )
+
+
+divide = div
+true_divide = _ew.true_divide
 neg = _ew.negative
+negative = _ew.negative
 pow = _ew.power  # noqa: A001 - PyTorch's name
 exp = _ew.exp
-log = _ew.log
-log1p = _ew.log1p
+exp2 = _ew.exp2
 expm1 = _ew.expm1
+log = _ew.log
+log2 = _ew.log2
+log10 = _ew.log10
+log1p = _ew.log1p
 sin = _ew.sin
 cos = _ew.cos
+tan = _ew.tan
+asin = arcsin = _ew.arcsin
+acos = arccos = _ew.arccos
+atan = arctan = _ew.arctan
+atan2 = arctan2 = _ew.arctan2
+sinh = _ew.sinh
+cosh = _ew.cosh
 tanh = _ew.tanh
+asinh = arcsinh = _ew.arcsinh
+acosh = arccosh = _ew.arccosh
+atanh = arctanh = _ew.arctanh
 sqrt = _ew.sqrt
-abs = _ew.abs  # noqa: A001
+square = _ew.square
+abs = _ew.abs  # noqa: A001 - PyTorch's name
+absolute = _ew.abs
 sign = _ew.sign
+floor = _ew.floor
+remainder = _ew.remainder
+floor_divide = _ew.floor_divide
 sigmoid = _ew.sigmoid
 relu = _ew.relu
 softplus = _ew.softplus
 maximum = _ew.maximum
 minimum = _ew.minimum
-where = _ew.where
-square = _ew.square
 reciprocal = _ew.reciprocal
-matmul = _la.matmul
-mm = _la.matmul
+hypot = _ew.hypot
+logaddexp = _ew.logaddexp
+sinc = _ew.sinc
 
 
-def sum(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """Sum over ``dim`` (int or tuple; all when ``None``)."""
-    return _red.sum(input, dim, keepdim, dim_given=dim is not None)
+def erf(input: Any) -> Any:  # noqa: A002
+    """The error function (``tapegrad.ops.special.erf``).
+
+    >>> tg.erf(tg.tensor([0.0]))
+    tensor([0.])
+    """
+    return _special("erf")(input)
 
 
-def mean(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    """Mean over ``dim``."""
-    return _red.mean(input, dim, keepdim, dim_given=dim is not None)
+def erfc(input: Any) -> Any:  # noqa: A002
+    """The complementary error function ``1 - erf(x)``.
+
+    >>> tg.erfc(tg.tensor([0.0]))
+    tensor([1.])
+    """
+    return _special("erfc")(input)
 
 
-def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Any:
-    """Maximum over ``dim`` (all when omitted); ties share the gradient."""
+def erfinv(input: Any) -> Any:  # noqa: A002
+    """The inverse error function.
+
+    >>> tg.erfinv(tg.tensor([0.0]))
+    tensor([0.])
+    """
+    return _special("erfinv")(input)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other``; with the condition alone, the
+    indices of its non-zero elements (a tuple, one per dimension).
+
+    >>> tg.where(tg.tensor([True, False]), tg.tensor([1.0, 2.0]), 0.0)
+    tensor([1., 0.])
+    """
+    if input is None and other is None:
+        raw = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+        idx = namespace(raw).nonzero(raw)
+        if isinstance(condition, Tensor):
+            return tuple(Tensor._make(i.astype(np.int64, copy=False)) for i in idx)
+        return tuple(idx)
+    if input is None or other is None:
+        raise TypeError("where() expected both input and other, or neither")
+    return _ew.where(condition, input, other)
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    """Limit values to ``[min, max]`` (``ClampBackward1`` for scalar bounds,
+    ``ClampBackward0`` for tensor bounds, which get gradients too).
+
+    >>> tg.clamp(tg.tensor([-2.0, 0.5, 3.0]), min=-1.0, max=1.0)
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    return _ew.clip(input, min, max)
+
+
+clip = clamp
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+def _int_sum_input(input: Any, dtype: Any) -> Any:
+    if dtype is not None:
+        return _shp.astype(input, dtype)
+    # PyTorch sums (and multiplies) bool and integer tensors in int64.
+    if isinstance(input, Tensor) and input.dtype.kind in "biu" and input.dtype != np.int64:
+        return _shp.astype(input, np.int64)
+    return input
+
+
+def sum(  # noqa: A001 - PyTorch's name
+    input: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,  # noqa: A002
+) -> Any:
+    """Sum over ``dim`` (int or tuple; all when ``None``).
+
+    >>> tg.sum(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
+    tensor([3., 7.])
+    """
+    x = _int_sum_input(input, dtype)
+    return _red.sum(x, dim, keepdim, dim_given=dim is not None)
+
+
+def mean(
+    input: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,  # noqa: A002
+) -> Any:
+    """Mean over ``dim``.
+
+    >>> tg.mean(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
+    tensor([2., 3.])
+    """
+    x = input if dtype is None else _shp.astype(input, dtype)
+    if isinstance(x, Tensor) and x.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {dtype_title(x.dtype)}"
+        )
+    return _red.mean(x, dim, keepdim, dim_given=dim is not None)
+
+
+def prod(
+    input: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,  # noqa: A002
+) -> Any:
+    """Product over ``dim`` (all elements when ``None``).
+
+    >>> tg.prod(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1)
+    tensor([ 2., 12.])
+    """
+    return _red.prod(_int_sum_input(input, dtype), dim, keepdim)
+
+
+def amax(input: Any, dim: Any = (), keepdim: bool = False) -> Any:  # noqa: A002
+    """Maximum over ``dim`` (all when omitted); ties share the gradient.
+
+    >>> tg.amax(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=0)
+    tensor([3., 5.])
+    """
     return _red.amax(input, None if dim == () else dim, keepdim)
 
 
-def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Any:
-    """Minimum over ``dim``; ties share the gradient."""
+def amin(input: Any, dim: Any = (), keepdim: bool = False) -> Any:  # noqa: A002
+    """Minimum over ``dim``; ties share the gradient.
+
+    >>> tg.amin(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=0)
+    tensor([1., 4.])
+    """
     return _red.amin(input, None if dim == () else dim, keepdim)
 
 
-def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Any:
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _extreme(name: str, input: Any, dim: Any, keepdim: bool) -> Any:  # noqa: A002
+    if isinstance(input, Tensor):
+        method = getattr(input, name)
+        return method() if dim is None else method(dim, keepdim)
+    x = _as_input(input)
+    if isinstance(dim, (Tensor, np.ndarray)):
+        return (_ew.maximum if name == "max" else _ew.minimum)(x, dim)
+    reduce = _red.amax if name == "max" else _red.amin
+    if dim is None:
+        return reduce(x, None, False)
+    idx = getattr(namespace(x), "arg" + name)(x, axis=dim, keepdims=True)
+    values = np.take_along_axis(x, idx, axis=dim)
+    if not keepdim:
+        values, idx = values.squeeze(axis=dim), idx.squeeze(axis=dim)
+    return MinMax(values, idx)
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """The largest element; with ``dim``, ``(values, indices)`` along it; with a tensor as
+    second argument, the elementwise maximum.
+
+    >>> tg.max(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=1).values
+    tensor([5., 4.])
+    """
+    return _extreme("max", input, dim, keepdim)
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """The smallest element; with ``dim``, ``(values, indices)`` along it.
+
+    >>> tg.min(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=1).indices
+    tensor([0, 0])
+    """
+    return _extreme("min", input, dim, keepdim)
+
+
+def _correction(dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
+    if isinstance(dim, bool):  # var(x, unbiased)
+        dim, unbiased = None, dim
+    if correction is not None:
+        if unbiased is not None:
+            raise RuntimeError("var/std: give either unbiased or correction, not both")
+        return dim, float(correction)
+    return dim, 0.0 if unbiased is False else 1.0
+
+
+def var(
+    input: Any,  # noqa: A002
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Any:
+    """Variance over ``dim`` with PyTorch's default ``correction=1`` (the unbiased estimate).
+
+    >>> tg.var(tg.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.6667)
+    """
+    dim, ddof = _correction(dim, unbiased, correction)
+    return _red.var(input, dim, keepdim, ddof=ddof)
+
+
+def std(
+    input: Any,  # noqa: A002
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Any:
+    """Standard deviation over ``dim`` with PyTorch's default ``correction=1``.
+
+    >>> tg.std(tg.tensor([1.0, 3.0]))
+    tensor(1.4142)
+    """
+    dim, ddof = _correction(dim, unbiased, correction)
+    return _red.std(input, dim, keepdim, ddof=ddof)
+
+
+def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Any:  # noqa: A002
     """``log(sum(exp(input), dim))``, stable.
 
-    >>> import tapegrad as tg
     >>> tg.logsumexp(tg.tensor([0.0, 0.0]), dim=0)
     tensor(0.6931)
     """
     return _red.logsumexp(input, dim, keepdim)
 
 
-def reshape(input: Any, shape: Sequence[int]) -> Any:
-    """``input`` with a new shape."""
+def norm(
+    input: Any,  # noqa: A002
+    p: Any = "fro",
+    dim: Any = None,
+    keepdim: bool = False,
+    dtype: Any = None,
+) -> Any:
+    """PyTorch's ``norm``: the vector ``p``-norm over ``dim`` (all elements as one vector
+    when ``None``); ``'fro'`` is the 2-norm, ``'nuc'`` the nuclear norm of matrices.
+
+    >>> tg.norm(tg.tensor([[3.0, 4.0], [0.0, 0.0]]), dim=1)
+    tensor([5., 0.])
+    """
+    x = input if dtype is None else _shp.astype(input, dtype)
+    if isinstance(p, str):
+        if p == "nuc":
+            return _la.norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
+        if p != "fro":
+            raise RuntimeError(f"norm: unknown p={p!r}")
+        p = 2
+    return _red.norm(x, p, dim, keepdim)
+
+
+def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Any:  # noqa: A002
+    """Cumulative sum along ``dim``.
+
+    >>> tg.cumsum(tg.tensor([1.0, 2.0, 3.0]), dim=0)
+    tensor([1., 3., 6.])
+    """
+    return _red.cumsum(_int_sum_input(input, dtype), dim)
+
+
+def cumprod(input: Any, dim: int, *, dtype: Any = None) -> Any:  # noqa: A002
+    """Cumulative product along ``dim``.
+
+    >>> tg.cumprod(tg.tensor([1.0, 2.0, 3.0]), dim=0)
+    tensor([1., 2., 6.])
+    """
+    return _red.cumprod(_int_sum_input(input, dtype), dim)
+
+
+def argmax(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """Indices of the maxima (no gradient).
+
+    >>> tg.argmax(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=1)
+    tensor([1, 1])
+    """
+    if isinstance(input, Tensor):
+        return input.argmax(dim, keepdim)
+    x = _as_input(input)
+    return namespace(x).argmax(x, axis=dim, keepdims=keepdim if dim is not None else False)
+
+
+def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """Indices of the minima (no gradient).
+
+    >>> tg.argmin(tg.tensor([[1.0, 5.0], [3.0, 4.0]]), dim=1)
+    tensor([0, 0])
+    """
+    if isinstance(input, Tensor):
+        return input.argmin(dim, keepdim)
+    x = _as_input(input)
+    return namespace(x).argmin(x, axis=dim, keepdims=keepdim if dim is not None else False)
+
+
+# ---------------------------------------------------------------------------------- shape
+
+
+def reshape(input: Any, shape: Sequence[int]) -> Any:  # noqa: A002
+    """``input`` with a new shape.
+
+    >>> tg.reshape(tg.arange(4.0), (2, 2)).shape
+    (2, 2)
+    """
     return _shp.reshape(input, shape)
 
 
-def transpose(input: Any, dim0: int, dim1: int) -> Any:
-    """Swap two dimensions."""
+def transpose(input: Any, dim0: int, dim1: int) -> Any:  # noqa: A002
+    """Swap two dimensions.
+
+    >>> tg.transpose(tg.zeros(2, 3), 0, 1).shape
+    (3, 2)
+    """
     nd = len(input.shape)
     axes = list(range(nd))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    d0 = np.lib.array_utils.normalize_axis_index(dim0, nd)
+    d1 = np.lib.array_utils.normalize_axis_index(dim1, nd)
+    axes[d0], axes[d1] = axes[d1], axes[d0]
     return _shp.transpose(input, tuple(axes), name="TransposeBackward0")
 
 
-def permute(input: Any, dims: Sequence[int]) -> Any:
-    """Reorder dimensions."""
+swapaxes = transpose
+swapdims = transpose
+
+
+def permute(input: Any, dims: Sequence[int]) -> Any:  # noqa: A002
+    """Reorder dimensions.
+
+    >>> tg.permute(tg.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     return _shp.transpose(input, tuple(dims), name="PermuteBackward0")
 
 
-def squeeze(input: Any, dim: Any = None) -> Any:
-    """Remove length-1 dimensions."""
+def movedim(input: Any, source: Any, destination: Any) -> Any:  # noqa: A002
+    """Move dimensions to new positions.
+
+    >>> tg.movedim(tg.zeros(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
+    return _shp.movedim(input, source, destination)
+
+
+moveaxis = movedim
+
+
+def squeeze(input: Any, dim: Any = None) -> Any:  # noqa: A002
+    """Remove length-1 dimensions.
+
+    >>> tg.squeeze(tg.zeros(1, 3, 1)).shape
+    (3,)
+    """
     return _shp.squeeze(input, dim)
 
 
-def unsqueeze(input: Any, dim: int) -> Any:
-    """Insert a length-1 dimension at ``dim``."""
+def unsqueeze(input: Any, dim: int) -> Any:  # noqa: A002
+    """Insert a length-1 dimension at ``dim``.
+
+    >>> tg.unsqueeze(tg.zeros(3), 0).shape
+    (1, 3)
+    """
     return _shp.expand_dims(input, dim)
 
 
-def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
-    """Flatten a range of dimensions."""
-    from .tensor import Tensor
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:  # noqa: A002
+    """Flatten a range of dimensions.
 
+    >>> tg.flatten(tg.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
     if isinstance(input, Tensor):
         return input.flatten(start_dim, end_dim)
-    import numpy as np
-
     shape = tuple(input.shape)
-    s, e = start_dim % max(len(shape), 1), end_dim % max(len(shape), 1)
+    if not shape:
+        return _shp.reshape(input, (1,))
+    s = np.lib.array_utils.normalize_axis_index(start_dim, len(shape))
+    e = np.lib.array_utils.normalize_axis_index(end_dim, len(shape))
     return _shp.reshape(input, shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :])
 
 
-def softmax(input: Any, dim: int) -> Any:
-    """Softmax along ``dim``."""
+def broadcast_to(input: Any, size: Sequence[int]) -> Any:  # noqa: A002
+    """``input`` broadcast to ``size`` (``ExpandBackward0``).
+
+    >>> tg.broadcast_to(tg.tensor([1.0, 2.0]), (2, 2)).shape
+    (2, 2)
+    """
+    return _shp.broadcast_to(input, size)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join tensors along an existing dimension (``CatBackward0``).
+
+    >>> tg.cat([tg.zeros(1, 2), tg.ones(2, 2)]).shape
+    (3, 2)
+    """
+    return _shp.cat(tensors, dim)
+
+
+concat = cat
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
+    """PyTorch's ``concatenate`` (``axis``): :func:`cat`.
+
+    >>> tg.concatenate([tg.zeros(2, 1), tg.ones(2, 1)], axis=1).shape
+    (2, 2)
+    """
+    return _shp.cat(tensors, axis)
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join tensors of one shape along a new dimension (``StackBackward0``).
+
+    >>> tg.stack([tg.zeros(2), tg.ones(2)], dim=1).shape
+    (2, 2)
+    """
+    return _shp.stack(tensors, axis=dim)
+
+
+def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Any, ...]:
+    """PyTorch's ``split``: pieces of ``split_size`` (the last may be shorter), or of the
+    given sizes.
+
+    >>> [p.shape for p in tg.split(tg.zeros(5), 2)]
+    [(2,), (2,), (1,)]
+    """
+    return _shp.split_by_size(tensor, split_size_or_sections, dim)
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Any, ...]:  # noqa: A002
+    """Split into ``chunks`` pieces of (nearly) equal size.
+
+    >>> [p.shape for p in tg.chunk(tg.zeros(5), 2)]
+    [(3,), (2,)]
+    """
+    return _shp.chunk(input, chunks, dim)
+
+
+def unbind(input: Any, dim: int = 0) -> tuple[Any, ...]:  # noqa: A002
+    """The slices along ``dim``, without that dimension.
+
+    >>> [p.shape for p in tg.unbind(tg.zeros(2, 3))]
+    [(3,), (3,)]
+    """
+    return _shp.unbind(input, dim)
+
+
+def flip(input: Any, dims: Any) -> Any:  # noqa: A002
+    """Reverse the order of elements along ``dims``.
+
+    >>> tg.flip(tg.tensor([1.0, 2.0, 3.0]), [0])
+    tensor([3., 2., 1.])
+    """
+    return _shp.flip(input, tuple(dims) if isinstance(dims, list) else dims)
+
+
+def roll(input: Any, shifts: Any, dims: Any = None) -> Any:  # noqa: A002
+    """Roll elements along ``dims`` (of the flattened tensor when ``None``).
+
+    >>> tg.roll(tg.tensor([1.0, 2.0, 3.0]), 1)
+    tensor([3., 1., 2.])
+    """
+    return _shp.roll(input, shifts, dims)
+
+
+def tile(input: Any, dims: Sequence[int]) -> Any:  # noqa: A002
+    """Repeat ``input`` ``dims`` times along each dimension.
+
+    >>> tg.tile(tg.tensor([1.0, 2.0]), (2,))
+    tensor([1., 2., 1., 2.])
+    """
+    return _shp.tile(input, dims)
+
+
+def repeat_interleave(input: Any, repeats: Any, dim: int | None = None) -> Any:  # noqa: A002
+    """Repeat each element ``repeats`` times (of the flattened tensor when ``dim`` is None).
+
+    >>> tg.repeat_interleave(tg.tensor([1.0, 2.0]), 2)
+    tensor([1., 1., 2., 2.])
+    """
+    if isinstance(repeats, Tensor):
+        repeats = repeats.data
+    return _shp.repeat(input, repeats, dim)
+
+
+def tril(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
+    """Lower triangle (elements above ``diagonal`` zeroed).
+
+    >>> tg.tril(tg.ones(2, 2))
+    tensor([[1., 0.],
+            [1., 1.]])
+    """
+    return _shp.tril(input, diagonal)
+
+
+def triu(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
+    """Upper triangle (elements below ``diagonal`` zeroed).
+
+    >>> tg.triu(tg.ones(2, 2))
+    tensor([[1., 1.],
+            [0., 1.]])
+    """
+    return _shp.triu(input, diagonal)
+
+
+def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:  # noqa: A002
+    """The diagonal ``offset`` of the matrices spanned by ``dim1`` and ``dim2``.
+
+    >>> tg.diagonal(tg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor([1., 4.])
+    """
+    return _shp.diagonal(input, offset, dim1, dim2)
+
+
+def trace(input: Any) -> Any:  # noqa: A002
+    """Sum of the main diagonal of a 2-D tensor.
+
+    >>> tg.trace(tg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor(5.)
+    """
+    if len(_shape(input)) != 2:
+        raise RuntimeError(
+            f"trace: expected a matrix, but got tensor with dim {len(_shape(input))}"
+        )
+    return _shp.trace(input)
+
+
+def diag(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
+    """The ``diagonal``-th diagonal of a matrix, or a matrix with a vector on it.
+
+    >>> tg.diag(tg.tensor([1.0, 2.0]))
+    tensor([[1., 0.],
+            [0., 2.]])
+    """
+    nd = len(_shape(input))
+    if nd == 2:
+        return _shp.diagonal(input, diagonal)
+    if nd != 1:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{nd}D")
+    m = _shape(input)[0]
+    n = m + builtins.abs(diagonal)
+    raw = input.data if isinstance(input, Tensor) else input
+    xp = namespace(raw) if hasattr(raw, "shape") and not getattr(input, "_batched", False) else np
+    idx = np.arange(m)
+    rows, cols = idx + builtins.max(-diagonal, 0), idx + builtins.max(diagonal, 0)
+    return _ix.index_put(xp.zeros((n, n), dtype=input.dtype), input, (rows, cols))
+
+
+def take(input: Any, index: Any) -> Any:  # noqa: A002
+    """Elements of the flattened ``input`` at ``index``.
+
+    >>> tg.take(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([0, 3]))
+    tensor([1., 4.])
+    """
+    return _ix.take(input, index.data if isinstance(index, Tensor) else index)
+
+
+def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Any:  # noqa: A002
+    """Elements picked by ``indices`` along ``dim`` (of the flattened tensors when ``None``).
+
+    >>> tg.take_along_dim(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([[1], [0]]), 1)
+    tensor([[2.],
+            [3.]])
+    """
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    return _ix.take_along_axis(input, idx, dim)
+
+
+def gather(input: Any, dim: int, index: Any) -> Any:  # noqa: A002
+    """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (``GatherBackward0``).
+
+    >>> tg.gather(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), 1, tg.tensor([[1], [0]]))
+    tensor([[2.],
+            [3.]])
+    """
+    return _ix.gather(input, dim, index)
+
+
+# ------------------------------------------------------------------------ linear algebra
+
+matmul = _la.matmul
+mm = _la.matmul
+
+
+def bmm(input: Any, mat2: Any) -> Any:  # noqa: A002
+    """Batched matrix product of two 3-D tensors.
+
+    >>> tg.bmm(tg.ones(2, 1, 3), tg.ones(2, 3, 1)).shape
+    (2, 1, 1)
+    """
+    if len(_shape(input)) != 3 or len(_shape(mat2)) != 3:
+        raise RuntimeError("batch1 and batch2 must be 3D tensors")
+    return _la.matmul(input, mat2)
+
+
+def mv(input: Any, vec: Any) -> Any:  # noqa: A002
+    """Matrix-vector product.
+
+    >>> tg.mv(tg.eye(2), tg.tensor([1.0, 2.0]))
+    tensor([1., 2.])
+    """
+    if len(_shape(input)) != 2 or len(_shape(vec)) != 1:
+        raise RuntimeError("vector + matrix @ vector expected, got a matrix and a vector")
+    return _la.matmul(input, vec)
+
+
+def dot(input: Any, other: Any) -> Any:  # noqa: A002
+    """Inner product of two 1-D tensors.
+
+    >>> tg.dot(tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    if len(_shape(input)) != 1 or len(_shape(other)) != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {len(_shape(input))}D and {len(_shape(other))}D tensors"
+        )
+    return _la.dot(input, other)
+
+
+def vdot(input: Any, other: Any) -> Any:  # noqa: A002
+    """Inner product of two 1-D tensors, the first conjugated.
+
+    >>> tg.vdot(tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    return _la.vdot(input, other)
+
+
+def inner(input: Any, other: Any) -> Any:  # noqa: A002
+    """Sum product over the last dimensions.
+
+    >>> tg.inner(tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    return _la.inner(input, other)
+
+
+def outer(input: Any, vec2: Any) -> Any:  # noqa: A002
+    """Outer product of two vectors.
+
+    >>> tg.outer(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 10.0]))
+    tensor([[ 1., 10.],
+            [ 2., 20.]])
+    """
+    return _la.outer(input, vec2)
+
+
+ger = outer
+
+
+def einsum(equation: str, *operands: Any) -> Any:
+    """Einstein summation; the operands may also be given as one list.
+
+    >>> tg.einsum("ij,j->i", tg.eye(2), tg.tensor([1.0, 2.0]))
+    tensor([1., 2.])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return _la.einsum(equation, *operands)
+
+
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
+    """Sum products over ``dims`` (a count, or two lists of dimensions).
+
+    >>> tg.tensordot(tg.ones(2, 3), tg.ones(3, 4), dims=1).shape
+    (2, 4)
+    """
+    return _la.tensordot(a, b, dims)
+
+
+def kron(input: Any, other: Any) -> Any:  # noqa: A002
+    """Kronecker product.
+
+    >>> tg.kron(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 10.0]))
+    tensor([ 1., 10.,  2., 20.])
+    """
+    return _la.kron(input, other)
+
+
+def det(input: Any) -> Any:  # noqa: A002
+    """Determinant of a square matrix (or of each in a batch).
+
+    >>> tg.det(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    tensor(6.)
+    """
+    return _la.det(input)
+
+
+def inverse(input: Any) -> Any:  # noqa: A002
+    """Inverse of a square matrix (or of each in a batch).
+
+    >>> tg.inverse(tg.tensor([[2.0, 0.0], [0.0, 4.0]]))
+    tensor([[0.5000, 0.0000],
+            [0.0000, 0.2500]])
+    """
+    return _la.inv(input)
+
+
+def slogdet(input: Any) -> Any:  # noqa: A002
+    """``(sign, logabsdet)`` of the determinant.
+
+    >>> tg.slogdet(tg.tensor([[-2.0, 0.0], [0.0, 1.0]])).sign
+    tensor(-1.)
+    """
+    return _la.slogdet(input)
+
+
+# ------------------------------------------------------------------------------------- nn
+
+
+def softmax(input: Any, dim: int) -> Any:  # noqa: A002
+    """Softmax along ``dim``.
+
+    >>> tg.softmax(tg.tensor([0.0, 0.0]), dim=0)
+    tensor([0.5000, 0.5000])
+    """
     return _nn.softmax(input, dim)
 
 
-def log_softmax(input: Any, dim: int) -> Any:
-    """Log-softmax along ``dim``."""
+def log_softmax(input: Any, dim: int) -> Any:  # noqa: A002
+    """Log-softmax along ``dim``.
+
+    >>> tg.log_softmax(tg.tensor([0.0, 0.0]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
     return _nn.log_softmax(input, dim)
-
-
-def clamp(input: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002
-    """Limit values to ``[min, max]``."""
-    out = input
-    if min is not None:
-        out = _ew.where(_ew.less(out, min), min, out)
-    if max is not None:
-        out = _ew.where(_ew.greater(out, max), max, out)
-    return out

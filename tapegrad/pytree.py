@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "TreeDef"]
+__all__ = [
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
+    "tree_structure",
+    "tree_broadcast_prefix",
+    "TreeDef",
+]
 
 
 class TreeDef:
@@ -51,6 +59,7 @@ class TreeDef:
 
 
 _LEAF = TreeDef("leaf", None, ())
+_NONE = TreeDef("none", None, ())
 
 
 def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
@@ -60,45 +69,55 @@ def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     >>> leaves
     [2, 3, 1]
     """
+    if not isinstance(tree, (tuple, list, dict)) and tree is not None:
+        return [tree], _LEAF
     leaves: list[Any] = []
+    return leaves, _walk(tree, leaves)
 
-    def walk(t: Any) -> TreeDef:
-        if t is None:
-            return TreeDef("none", None, ())
-        if isinstance(t, tuple) and hasattr(t, "_fields"):
-            return TreeDef("namedtuple", type(t), tuple(walk(c) for c in t))
-        if isinstance(t, tuple):
-            return TreeDef("tuple", None, tuple(walk(c) for c in t))
-        if isinstance(t, list):
-            return TreeDef("list", None, tuple(walk(c) for c in t))
-        if isinstance(t, dict):
-            keys = sorted(t)
-            return TreeDef("dict", tuple(keys), tuple(walk(t[k]) for k in keys))
-        leaves.append(t)
-        return _LEAF
 
-    return leaves, walk(tree)
+# Module-level recursion (not nested closures that refer to themselves): a self-referencing
+# closure is a reference cycle, and it would keep the leaves (gradients, batches) alive
+# until the cyclic garbage collector runs.
+
+
+def _walk(t: Any, leaves: list[Any]) -> TreeDef:
+    if t is None:
+        return _NONE
+    if isinstance(t, tuple):
+        kids = tuple(_walk(c, leaves) for c in t)
+        if hasattr(t, "_fields"):
+            return TreeDef("namedtuple", type(t), kids)
+        return TreeDef("tuple", None, kids)
+    if isinstance(t, list):
+        return TreeDef("list", None, tuple(_walk(c, leaves) for c in t))
+    if isinstance(t, dict):
+        keys = sorted(t)
+        return TreeDef("dict", tuple(keys), tuple(_walk(t[k], leaves) for k in keys))
+    leaves.append(t)
+    return _LEAF
 
 
 def tree_unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
-    it = iter(leaves)
+    if treedef.kind == "leaf":
+        return leaves[0]
+    return _build(treedef, iter(leaves))
 
-    def build(td: TreeDef) -> Any:
-        if td.kind == "leaf":
-            return next(it)
-        if td.kind == "none":
-            return None
-        kids = [build(c) for c in td.children]
-        if td.kind == "tuple":
-            return tuple(kids)
-        if td.kind == "namedtuple":
-            return td.meta(*kids)
-        if td.kind == "list":
-            return kids
-        return dict(zip(td.meta, kids))
 
-    return build(treedef)
+def _build(td: TreeDef, it: Any) -> Any:
+    kind = td.kind
+    if kind == "leaf":
+        return next(it)
+    if kind == "none":
+        return None
+    kids = [_build(c, it) for c in td.children]
+    if kind == "tuple":
+        return tuple(kids)
+    if kind == "namedtuple":
+        return td.meta(*kids)
+    if kind == "list":
+        return kids
+    return dict(zip(td.meta, kids))
 
 
 def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
@@ -106,3 +125,43 @@ def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     leaves, td = tree_flatten(tree)
     others = [tree_flatten(r)[0] for r in rest]
     return tree_unflatten(td, [fn(x, *ys) for x, *ys in zip(leaves, *others)])
+
+
+def tree_leaves(tree: Any) -> list[Any]:
+    """The leaves of ``tree`` in order."""
+    return tree_flatten(tree)[0]
+
+
+def tree_structure(tree: Any) -> TreeDef:
+    """The structure of ``tree``."""
+    return tree_flatten(tree)[1]
+
+
+def tree_broadcast_prefix(prefix: Any, tree: Any, name: str = "prefix") -> list[Any]:
+    """One value per leaf of ``tree``: ``prefix`` is a pytree prefix of ``tree`` whose leaves
+    (ints or ``None``, as ``vmap``'s ``in_axes``) apply to every leaf below them.
+
+    >>> tree_broadcast_prefix((0, None), ([1, 2], {"a": 3}))
+    [0, 0, None]
+    """
+    out: list[Any] = []
+
+    def walk(p: Any, t: Any) -> None:
+        if p is None or not isinstance(p, (tuple, list, dict)):
+            out.extend([p] * tree_flatten(t)[1].num_leaves)
+            return
+        if isinstance(p, (tuple, list)) and isinstance(t, (tuple, list)) and len(p) == len(t):
+            for pi, ti in zip(p, t):
+                walk(pi, ti)
+            return
+        if isinstance(p, dict) and isinstance(t, dict) and set(p) == set(t):
+            for k in sorted(t):
+                walk(p[k], t[k])
+            return
+        raise ValueError(
+            f"{name} specification must be a tree prefix of the corresponding value, got "
+            f"specification {p!r} for value tree {tree_flatten(t)[1]!r}"
+        )
+
+    walk(prefix, tree)
+    return out

@@ -8,8 +8,10 @@ from typing import Any
 from ..engine import run_backward, run_grad
 from ..tensor import Tensor
 from .gradcheck import gradcheck
+from .function import Function, FunctionCtx
+from . import graph
 
-__all__ = ["grad", "backward", "gradcheck"]
+__all__ = ["grad", "backward", "gradcheck", "Function", "FunctionCtx"]
 
 
 def _seq(x: Any) -> list[Any]:
