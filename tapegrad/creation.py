@@ -299,86 +299,59 @@ def randint(
     return _finish(data, requires_grad, device)
 
 
+def _like(t: Tensor, dtype: Any, device: Any) -> dict[str, Any]:
+    """The ``dtype`` and ``device`` a ``*_like`` function uses: given, or ``t``'s."""
+    return {"dtype": dtype if dtype is not None else t.dtype, "device": device or t.device}
+
+
 def zeros_like(
     t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Zeros with the shape (and dtype, device) of ``t``."""
-    return zeros(
-        t.shape,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return zeros(t.shape, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def ones_like(
     t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Ones with the shape (and dtype, device) of ``t``."""
-    return ones(
-        t.shape,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return ones(t.shape, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def empty_like(
     t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Uninitialised, with the shape of ``t``."""
-    return empty(
-        t.shape,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return empty(t.shape, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def full_like(
     t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Filled with ``fill_value``, with the shape of ``t``."""
-    return full(
-        t.shape,
-        fill_value,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return full(t.shape, fill_value, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def randn_like(
     t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Standard normal samples with the shape of ``t``."""
-    return randn(
-        t.shape,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return randn(t.shape, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def rand_like(
     t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: Any = False
 ) -> Tensor:
     """Uniform samples with the shape of ``t``."""
-    return rand(
-        t.shape,
-        dtype=dtype if dtype is not None else t.dtype,
-        device=device or t.device,
-        requires_grad=requires_grad,
-    )
+    return rand(t.shape, **_like(t, dtype, device), requires_grad=requires_grad)
 
 
 def randint_like(
     t: Tensor, low: Any, high: Any = None, *, dtype: Any = None, device: Any = None
 ) -> Tensor:
     """Random integers with the shape of ``t``."""
-    return randint(
-        low, high, t.shape, dtype=dtype if dtype is not None else t.dtype, device=device or t.device
-    )
+    return randint(low, high, t.shape, **_like(t, dtype, device))
+
 
 
 def FloatTensor(*args: Any) -> Tensor:  # noqa: N802 - PyTorch's name
