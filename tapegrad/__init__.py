@@ -204,6 +204,6 @@ from . import autograd, nn, optim, testing
 from . import numpy
 from .serialization import load, save
 from .tape_view import Tape
-from . import viz
+from . import special, viz
 
 __all__ = [name for name in dir() if not name.startswith("_")]
