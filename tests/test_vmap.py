@@ -480,12 +480,6 @@ def test_batched_indices_into_an_unbatched_tensor() -> None:
     np.testing.assert_allclose(out.numpy(), table.numpy()[idx])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops.elementwise._compare (greater, less, equal, ... as functions) reads .data of "
-    "its operands, which drops the batch axis of a batched float value; the operators "
-    "(x > 0) batch correctly",
-)
 def test_comparison_functions_on_batched_values() -> None:
     x = np.array([[1.0, -1.0], [-2.0, 3.0]])
     out = tg.vmap(lambda v: ew.where(ew.greater(v, 0), v, 0.0))(x)

@@ -796,6 +796,10 @@ def _compare(ufunc_name: str, a: Any, b: Any) -> Any:
     from ..backend import namespace
     from ..tensor import Tensor
 
+    if getattr(a, "_batched", False) or getattr(b, "_batched", False):
+        from ..batching import compare  # inside vmap: keep the batch axis
+
+        return compare(ufunc_name, a, b)
     ra, rb = _raw(a), _raw(b)
     src = ra if hasattr(ra, "shape") else rb
     xp = namespace(src)
