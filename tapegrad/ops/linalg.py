@@ -90,6 +90,8 @@ def swap_last(x: Any) -> Any:
     >>> swap_last(np.zeros((4, 2, 3))).shape
     (4, 3, 2)
     """
+    if not hasattr(x, "_slot") and hasattr(x, "swapaxes"):
+        return x.swapaxes(-1, -2)  # a raw array (a rule that records nothing): its own method
     nd = len(x.shape)
     axes = tuple(range(nd - 2)) + (nd - 1, nd - 2)
     return transpose(x, axes, name="TransposeBackward0")
@@ -293,6 +295,14 @@ def matmul(a: Any, b: Any) -> Any:
     >>> matmul(np.ones((2, 3)), np.arange(3.0))
     array([3., 3.])
     """
+    if a.__class__ is b.__class__ and not hasattr(a, "_slot") and a.ndim > 1 and b.ndim > 1:
+        # Raw matrices (what rules multiply when nothing is recorded): the array's own matmul.
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(
+                f"matmul: mismatch in the contracted dimension: shapes {tuple(a.shape)} and "
+                f"{tuple(b.shape)} ({a.shape[-1]} != {b.shape[-2]})"
+            )
+        return a @ b
     sa = tuple(a.shape) if hasattr(a, "shape") else ()
     sb = tuple(b.shape) if hasattr(b, "shape") else ()
     if not sa or not sb:
