@@ -16,6 +16,7 @@ other.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from typing import Any
 
 import numpy as np
@@ -217,17 +218,17 @@ def _slices_at(axis: int, item: Any) -> tuple[Any, ...]:
 
 def _infer_shape(shape: tuple[int, ...], in_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Resolve one -1 entry and check that the sizes agree (PyTorch's message)."""
-    size = int(np.prod(in_shape))
+    size = math.prod(in_shape)
     if shape.count(-1) > 1:
         raise ReshapeError("only one dimension can be inferred")
     if any(n < -1 for n in shape):
         raise ReshapeError(f"invalid shape dimension {min(shape)} in shape {list(shape)}")
     if -1 in shape:
-        known = int(np.prod([n for n in shape if n != -1]))
+        known = math.prod(n for n in shape if n != -1)
         if known == 0 or size % known:
             raise ReshapeError(f"shape '{list(shape)}' is invalid for input of size {size}")
         shape = tuple(size // known if n == -1 else n for n in shape)
-    if int(np.prod(shape)) != size:
+    if math.prod(shape) != size:
         raise ReshapeError(f"shape '{list(shape)}' is invalid for input of size {size}")
     return shape
 
