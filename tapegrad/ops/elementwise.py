@@ -869,9 +869,6 @@ def power(x: Any, y: Any) -> Any:
     """``x ** y``; the tensor (if any) decides PyTorch's node name (PowBackward0/1/2)."""
     from ..tensor import Tensor
 
-    if y.__class__ is int and y == 2 and hasattr(x, "dtype") and x.dtype.kind in "fc":
-        # ``x ** 2`` is PyTorch's PowBackward0 with one input; square is the cheaper rule.
-        return square(x)
     xt = isinstance(x, Tensor)
     yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
