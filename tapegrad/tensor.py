@@ -988,21 +988,10 @@ def _flatten(self, start_dim=0, end_dim=-1):
 
 
 def _clamp(self, min=None, max=None):
-    """Limit values to ``[min, max]`` (gradient 1 inside, 0 outside)."""
-    out = self
-    if min is not None:
-        out = (
-            _ew.where(_ew.less(out, min), min, out)
-            if not isinstance(min, Tensor)
-            else _ew.maximum(out, min)
-        )
-    if max is not None:
-        out = (
-            _ew.where(_ew.greater(out, max), max, out)
-            if not isinstance(max, Tensor)
-            else _ew.minimum(out, max)
-        )
-    return out
+    """Limit values to ``[min, max]`` (same as :func:`tapegrad.clamp`)."""
+    from .functions import clamp
+
+    return clamp(self, min, max)
 
 
 def _argext(name: str):
