@@ -23,6 +23,7 @@ import numpy as np
 
 from tapegrad.ops import index as ix
 from tapegrad.ops import linalg as la
+from tapegrad.ops import reduce as rd
 from tapegrad.ops import shape as sh
 
 from .specs import REAL, Case, OpSpec
@@ -137,6 +138,13 @@ def _weights(k: int) -> np.ndarray:
     return np.arange(1.0, k + 1.0)
 
 
+def _weights_like(w: Any) -> Any:
+    """``_weights(k)`` for the ``k`` values along the last axis of ``w``, as a row to scale
+    the columns of ``w``'s matrices, made from ``w`` so that it lives on ``w``'s device, in its
+    dtype (a constant: no derivative flows through it)."""
+    return sh.expand_dims(rd.cumsum(sh.fill(w, 1.0), axis=-1), -2)
+
+
 def _qr_fn(a: Any) -> Any:
     q, r = la.qr(a)
     return _cat(q, r)
@@ -159,7 +167,7 @@ def _slogdet_ref(a: np.ndarray) -> np.ndarray:
 
 def _eigh_fn(a: Any, UPLO: str = "L") -> Any:
     w, v = la.eigh(_sym(a), UPLO=UPLO)
-    c = _weights(w.shape[-1]).astype(w.dtype)
+    c = _weights_like(w)
     return _cat(w, la.matmul(v * c, la.swap_last(v)))
 
 
@@ -171,7 +179,7 @@ def _eigh_ref(a: np.ndarray, UPLO: str = "L") -> np.ndarray:
 
 def _svd_fn(a: Any) -> Any:
     u, s, vh = la.svd(a, full_matrices=False)
-    c = _weights(s.shape[-1]).astype(s.dtype)
+    c = _weights_like(s)
     return _cat(s, la.matmul(u * c, vh))
 
 

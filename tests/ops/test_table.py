@@ -1,4 +1,4 @@
-"""Every row of the op table (``specs.py``) against NumPy and finite differences.
+"""Every row of the op table (``specs.py``) against NumPy and finite differences, per device.
 
 For each row and case, Hypothesis draws the arguments from the row's domains (float64 unless
 the row says otherwise) and random directions ``u`` and cotangents ``v``; then
@@ -13,18 +13,27 @@ the row says otherwise) and random directions ``u`` and cotangents ``v``; then
 - ``facade``: tensors that require grad, the op (or its operator form), ``.backward(v)``:
   the leaves' ``.grad`` equal the transform's cotangents.
 
+Every check runs on each device of ``tests/devices.py`` (test ids end in ``-cpu``, ``-cuda``;
+the CUDA cases skip where no GPU is usable): the arguments, directions and cotangents are drawn
+on the host and moved to the device, tapegrad runs there, its results must be arrays of that
+device, and they are compared on the host with the NumPy references and with central
+differences (host steps, device evaluations). ``test_foreign_arrays.py`` runs the same checks
+on the strict stand-in for a device array.
+
 A check that tapegrad currently fails is listed in the row's ``xfail`` (strict), with why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from devices import DEVICES, KINDS, DeviceKind, device_params, skip_marks
 from hypothesis import given, settings
 
 import tapegrad as tg
@@ -64,15 +73,23 @@ def _applies(spec: OpSpec, check: str) -> bool:
     return True
 
 
-def _params(check: str) -> Iterator[Any]:
+def table_params(check: str, kinds: Iterable[DeviceKind] = DEVICES) -> Iterator[Any]:
+    """``(device, spec, case)`` for every case ``check`` applies to, on each of ``kinds``:
+    ids ``<row>-<case>-<device>``, the skip mark of an unavailable device and the row's strict
+    xfail for the check."""
     assert check in CHECKS
-    for spec in SPECS:
-        if not _applies(spec, check):
-            continue
-        for case in spec.cases:
-            reason = spec.xfail.get(f"{check}:{case.id}") or spec.xfail.get(check)
-            marks = [()] if reason else []
-            yield pytest.param(spec, case, id=f"{spec.name}-{case.id}", marks=marks)
+    for kind in kinds:
+        for spec in SPECS:
+            if not _applies(spec, check):
+                continue
+            for case in spec.cases:
+                marks = list(skip_marks(kind))
+                reason = spec.xfail.get(f"{check}:{case.id}") or spec.xfail.get(check)
+                if reason:
+                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
+                yield pytest.param(
+                    kind, spec, case, id=f"{spec.name}-{case.id}-{kind.name}", marks=marks
+                )
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -178,33 +195,61 @@ def _tol(xs: list[np.ndarray], out: Any) -> tuple[float, float]:
     return FD_TOL[_precision(xs, out)]
 
 
-def _setup(data: st.DataObject, spec: OpSpec, case: Case, dtype: Any = None):
+@dataclass
+class Drawn:
+    """One example: the arguments on the host and on the device, and the function under test.
+
+    ``f`` is ``spec.fn`` as a function of the differentiable arguments, closing over the other
+    (device) arguments; ``xs`` are the differentiable arguments on the host, ``dxs`` on the
+    device; ``us`` are random directions (host, float64).
+    """
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+    xs: list[np.ndarray]
+    us: list[np.ndarray]
+    rng: np.random.Generator
+    dargs: list[Any]
+    dkwargs: dict[str, Any]
+    dxs: list[Any]
+    f: Callable[..., Any]
+
+
+def _setup(
+    kind: DeviceKind, data: st.DataObject, spec: OpSpec, case: Case, dtype: Any = None
+) -> Drawn:
     args = _draw_args(data, spec, case, dtype)
     kwargs = _kwargs(case, dtype)
-    f = _closure(spec, args, kwargs)
     xs = [args[p] for p in spec.diff_positions]
     rng = _rng(data)
     us = [rng.standard_normal(np.shape(x)) for x in xs]
-    return args, kwargs, f, xs, us, rng
+    dargs = kind.to_device(args)
+    dkwargs = kind.to_device(kwargs)
+    dxs = [dargs[p] for p in spec.diff_positions]
+    return Drawn(args, kwargs, xs, us, rng, dargs, dkwargs, dxs, _closure(spec, dargs, dkwargs))
 
 
 def _like(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
     return np.asarray(rng.standard_normal(np.shape(out))).astype(out.dtype)
 
 
-def _assert_array(name: str, got: Any, like: np.ndarray, scalar_ok: bool = False) -> None:
-    """``got`` is a NumPy array shaped and typed like ``like``.
+def _assert_array(
+    kind: DeviceKind, name: str, got: Any, like: np.ndarray, scalar_ok: bool = False
+) -> None:
+    """``got`` is an array of ``kind``, shaped and typed like ``like``.
 
-    With ``scalar_ok``, a NumPy scalar stands for a 0-d array (see
+    With ``scalar_ok``, a NumPy scalar stands for a 0-d array on the CPU (see
     ``test_zero_dim_tangents_are_arrays`` for the strict form).
     """
-    kinds = (np.ndarray, np.generic) if scalar_ok and np.ndim(like) == 0 else np.ndarray
-    assert isinstance(got, kinds), f"{name}: expected a NumPy array, got {type(got)}"
+    kind.assert_on_device(name, got, scalar_ok=scalar_ok and np.ndim(like) == 0)
     assert got.shape == np.shape(like), f"{name}: shape {got.shape} != {np.shape(like)}"
     assert got.dtype == like.dtype, f"{name}: dtype {got.dtype} != {like.dtype}"
 
 
 # ------------------------------------------------------------------------------ the checks
+# Each check is a function of the device kind, the row, the case and Hypothesis' data, shared
+# by the tests below (every device) and by test_foreign_arrays.py (the strict stand-in).
+#
 # The first-order checks run the settings profile's number of examples per case. The others
 # re-check, on the same rules, what higher order, float32 and the facade add; they run a fifth
 # of it per case (at least 3), so every case is still covered on every run.
@@ -212,49 +257,55 @@ def _assert_array(name: str, got: Any, like: np.ndarray, scalar_ok: bool = False
 SECONDARY = settings(max_examples=max(3, settings.default.max_examples // 5))
 
 
-def _check_value(spec: OpSpec, args: list[Any], kwargs: dict[str, Any], out: Any) -> None:
-    """``fn`` on raw arrays gives an array equal to the reference, and to ``out``."""
-    direct = spec.fn(*args, **kwargs)
-    ref = np.asarray(spec.ref(*args, **kwargs))
-    _assert_array("value", direct, ref)
+def _check_value(kind: DeviceKind, spec: OpSpec, d: Drawn, out: Any) -> None:
+    """``fn`` on raw device arrays gives a device array equal to the reference, and to
+    ``out`` (the value a transform returned)."""
+    direct = spec.fn(*d.dargs, **d.dkwargs)
+    ref = np.asarray(spec.ref(*d.args, **d.kwargs))
+    _assert_array(kind, "value", direct, ref)
+    direct = kind.to_host(direct)
     np.testing.assert_allclose(direct, ref, rtol=spec.rtol, atol=spec.rtol)
-    np.testing.assert_array_equal(out, direct)
+    kind.assert_on_device("value of the transform", out, scalar_ok=True)
+    np.testing.assert_array_equal(kind.to_host(out), direct)
 
 
-@pytest.mark.parametrize("spec, case", _params("rev"))
-@given(data=st.data())
-def test_rev(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    args, kwargs, f, xs, us, rng = _setup(data, spec, case)
-    out, pullback = tg.vjp(f, *xs)
-    _check_value(spec, args, kwargs, out)
-    v = _like(rng, out)
-    cots = pullback(v)
-    assert isinstance(cots, tuple) and len(cots) == len(xs)
-    for i, (c, x) in enumerate(zip(cots, xs, strict=True)):
-        _assert_array(f"cotangent {i}", c, x, scalar_ok=True)
+def check_rev(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    d = _setup(kind, data, spec, case)
+    out, pullback = tg.vjp(d.f, *d.dxs)
+    _check_value(kind, spec, d, out)
+    out = kind.to_host(out)
+    v = _like(d.rng, out)
+    cots = pullback(kind.to_device(v))
+    assert isinstance(cots, tuple) and len(cots) == len(d.xs)
+    for i, (c, x) in enumerate(zip(cots, d.xs, strict=True)):
+        _assert_array(kind, f"cotangent {i}", c, x, scalar_ok=True)
+    cots = kind.to_host(cots)
+    for i, c in enumerate(cots):
         assert np.all(np.isfinite(c)), f"cotangent {i} is not finite: {c}"
-    ju, real = _central_difference(f, xs, us)
+    ju, real = _central_difference(kind.on_host(d.f), d.xs, d.us)
     lhs = sum(float(np.vdot(_f64(c).ravel(), r.ravel())) for c, r in zip(cots, real, strict=True))
     rhs = float(np.vdot(_f64(v).ravel(), ju.ravel()))
-    rtol, atol = _tol(xs, out)
+    rtol, atol = _tol(d.xs, out)
     scale = float(np.sum(np.abs(_f64(v) * ju)))
     assert abs(lhs - rhs) <= atol * (1 + scale) + rtol * abs(rhs), (
         f"<vjp(v), u> = {lhs!r} but <v, J u> = {rhs!r} from central differences"
     )
 
 
-@pytest.mark.parametrize("spec, case", _params("fwd"))
-@given(data=st.data())
-def test_fwd(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    args, kwargs, f, xs, us, rng = _setup(data, spec, case)
-    ju, real = _central_difference(f, xs, us)
-    tangents = tuple(r.astype(x.dtype) for r, x in zip(real, xs, strict=True))
-    out, t_out = tg.jvp(f, tuple(xs), tangents)
-    _check_value(spec, args, kwargs, out)
-    _assert_array("tangent", t_out, np.asarray(out), scalar_ok=True)
-    rtol, atol = _tol(xs, out)
+def check_fwd(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    d = _setup(kind, data, spec, case)
+    ju, real = _central_difference(kind.on_host(d.f), d.xs, d.us)
+    tangents = tuple(r.astype(x.dtype) for r, x in zip(real, d.xs, strict=True))
+    out, t_out = tg.jvp(d.f, tuple(d.dxs), kind.to_device(tangents))
+    _check_value(kind, spec, d, out)
+    out = np.asarray(kind.to_host(out))
+    _assert_array(kind, "tangent", t_out, out, scalar_ok=True)
+    rtol, atol = _tol(d.xs, out)
     np.testing.assert_allclose(
-        _f64(t_out), ju, rtol=rtol, atol=atol * (1 + float(np.max(np.abs(ju), initial=0)))
+        _f64(kind.to_host(t_out)),
+        ju,
+        rtol=rtol,
+        atol=atol * (1 + float(np.max(np.abs(ju), initial=0))),
     )
 
 
@@ -267,88 +318,147 @@ def _check_grads_options(f: Callable[..., Any], xs: list[np.ndarray]) -> dict[st
     return {"eps": 1e-5}
 
 
-@pytest.mark.parametrize("spec, case", _params("order2_rev"))
-@SECONDARY
-@given(data=st.data())
-def test_order2_rev(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    _, _, f, xs, _, _ = _setup(data, spec, case)
-    tg.testing.check_grads(f, xs, order=2, modes=("rev",), **_check_grads_options(f, xs))
+def _check_order2(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject, mode: str):
+    # check_grads draws its directions and takes its differences on the host: it gets the
+    # function as one of host arrays, whose arguments and result cross to and from the device
+    # through differentiable moves, so that every rule and its derivatives run on the device.
+    d = _setup(kind, data, spec, case)
+    f = kind.on_host(d.f)
+    tg.testing.check_grads(f, d.xs, order=2, modes=(mode,), **_check_grads_options(f, d.xs))
 
 
-@pytest.mark.parametrize("spec, case", _params("order2_fwd"))
-@SECONDARY
-@given(data=st.data())
-def test_order2_fwd(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    _, _, f, xs, _, _ = _setup(data, spec, case)
-    tg.testing.check_grads(f, xs, order=2, modes=("fwd",), **_check_grads_options(f, xs))
+def check_order2_rev(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    _check_order2(kind, spec, case, data, "rev")
 
 
-def _float32_setup(data: st.DataObject, spec: OpSpec, case: Case):
-    """float32 arguments, and the same function in float64 on the same (exact) values."""
-    args, kwargs, f32, xs, us, rng = _setup(data, spec, case, np.float32)
-    args64 = [_f64(a) if a.dtype == F32 else a for a in args]
-    f64 = _closure(spec, args64, _kwargs(case))
-    xs64 = [_f64(x) for x in xs]
-    out = f32(*xs)
-    ref = f64(*xs64)
-    _assert_array("float32 value", out, np.asarray(ref).astype(np.float32))
+def check_order2_fwd(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    _check_order2(kind, spec, case, data, "fwd")
+
+
+def _float32_setup(kind: DeviceKind, data: st.DataObject, spec: OpSpec, case: Case):
+    """float32 arguments, and the same function in float64 on the same (exact) values; the
+    float32 value (on the host)."""
+    d = _setup(kind, data, spec, case, np.float32)
+    args64 = [_f64(a) if a.dtype == F32 else a for a in d.args]
+    f64 = _closure(spec, kind.to_device(args64), kind.to_device(_kwargs(case)))
+    dxs64 = kind.to_device([_f64(x) for x in d.xs])
+    out = d.f(*d.dxs)
+    ref = kind.to_host(f64(*dxs64))
+    _assert_array(kind, "float32 value", out, np.asarray(ref).astype(np.float32))
+    out = kind.to_host(out)
     scale = 1 + float(np.max(np.abs(ref), initial=0))
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5 * scale)
-    return f32, f64, xs, xs64, us, rng, out
+    return d, f64, dxs64, out
 
 
-@pytest.mark.parametrize("spec, case", _params("float32_rev"))
-@SECONDARY
-@given(data=st.data())
-def test_float32_rev(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    f32, f64, xs, xs64, _, rng, out = _float32_setup(data, spec, case)
-    v = _like(rng, out)
-    cots = tg.vjp(f32, *xs)[1](v)
-    cots64 = tg.vjp(f64, *xs64)[1](_f64(v))
-    for i, (c, c64, x) in enumerate(zip(cots, cots64, xs, strict=True)):
-        _assert_array(f"float32 cotangent {i}", c, x, scalar_ok=True)
+def check_float32_rev(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    d, f64, dxs64, out = _float32_setup(kind, data, spec, case)
+    v = _like(d.rng, out)
+    cots = tg.vjp(d.f, *d.dxs)[1](kind.to_device(v))
+    cots64 = tg.vjp(f64, *dxs64)[1](kind.to_device(_f64(v)))
+    for i, (c, c64, x) in enumerate(zip(cots, cots64, d.xs, strict=True)):
+        _assert_array(kind, f"float32 cotangent {i}", c, x, scalar_ok=True)
+        c, c64 = kind.to_host(c), kind.to_host(c64)
         scale = 1 + float(np.max(np.abs(c64), initial=0))
         np.testing.assert_allclose(c, c64, rtol=1e-4, atol=1e-4 * scale)
 
 
-@pytest.mark.parametrize("spec, case", _params("float32_fwd"))
-@SECONDARY
-@given(data=st.data())
-def test_float32_fwd(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    f32, f64, xs, xs64, us, _, out = _float32_setup(data, spec, case)
-    us32 = tuple(u.astype(np.float32) for u in us)
-    out32, t32 = tg.jvp(f32, tuple(xs), us32)
-    _, t64 = tg.jvp(f64, tuple(xs64), tuple(_f64(u) for u in us32))
-    np.testing.assert_array_equal(out32, out)
-    _assert_array("float32 tangent", t32, out, scalar_ok=True)
+def check_float32_fwd(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    d, f64, dxs64, out = _float32_setup(kind, data, spec, case)
+    us32 = tuple(u.astype(np.float32) for u in d.us)
+    out32, t32 = tg.jvp(d.f, tuple(d.dxs), kind.to_device(us32))
+    _, t64 = tg.jvp(f64, tuple(dxs64), kind.to_device(tuple(_f64(u) for u in us32)))
+    kind.assert_on_device("float32 value of jvp", out32, scalar_ok=True)
+    np.testing.assert_array_equal(kind.to_host(out32), out)
+    _assert_array(kind, "float32 tangent", t32, out, scalar_ok=True)
+    t32, t64 = kind.to_host(t32), kind.to_host(t64)
     scale = 1 + float(np.max(np.abs(t64), initial=0))
     np.testing.assert_allclose(t32, t64, rtol=1e-4, atol=1e-4 * scale)
 
 
-@pytest.mark.parametrize("spec, case", _params("facade"))
-@SECONDARY
-@given(data=st.data())
-def test_facade(spec: OpSpec, case: Case, data: st.DataObject) -> None:
-    args, kwargs, f, xs, _, rng = _setup(data, spec, case)
-    out, pullback = tg.vjp(f, *xs)
-    v = _like(rng, out)
-    cots = pullback(v)
+def check_facade(kind: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    d = _setup(kind, data, spec, case)
+    out, pullback = tg.vjp(d.f, *d.dxs)
+    out = kind.to_host(out)
+    v = _like(d.rng, out)
+    cots = kind.to_host(pullback(kind.to_device(v)))
 
-    leaves = [tg.tensor(x, requires_grad=True) for x in xs]
-    full: list[Any] = list(args)
+    # The dtype is explicit: see test_tensor_of_device_data_keeps_its_dtype.
+    leaves = [tg.tensor(x, dtype=x.dtype, requires_grad=True) for x in d.dxs]
+    full: list[Any] = list(d.dargs)
     for p, t in zip(spec.diff_positions, leaves, strict=True):
         full[p] = t
     op = spec.tensor_fn or spec.fn
-    out_t = op(*full, **kwargs)
+    out_t = op(*full, **d.dkwargs)
     assert isinstance(out_t, tg.Tensor), f"expected a Tensor, got {type(out_t)}"
     assert out_t.requires_grad and out_t.grad_fn is not None
     assert out_t.dtype == out.dtype
-    np.testing.assert_allclose(out_t.detach().numpy(), out, rtol=1e-15, atol=0)
-    out_t.backward(tg.tensor(v))
+    np.testing.assert_allclose(kind.tensor_to_host(out_t), out, rtol=1e-15, atol=0)
+    out_t.backward(tg.tensor(kind.to_device(v), dtype=v.dtype))
     for i, (t, c) in enumerate(zip(leaves, cots, strict=True)):
         assert t.grad is not None, f"leaf {i} got no gradient"
-        _assert_array(f".grad of leaf {i}", t.grad.numpy(), np.asarray(c), scalar_ok=True)
-        np.testing.assert_allclose(t.grad.numpy(), c, rtol=1e-12, atol=1e-14)
+        _assert_array(kind, f".grad of leaf {i}", t.grad.data, np.asarray(c), scalar_ok=True)
+        np.testing.assert_allclose(kind.tensor_to_host(t.grad), c, rtol=1e-12, atol=1e-14)
+
+
+#: The check of each name of ``CHECKS``.
+CHECKERS: dict[str, Callable[[DeviceKind, OpSpec, Case, st.DataObject], None]] = {
+    "rev": check_rev,
+    "fwd": check_fwd,
+    "order2_rev": check_order2_rev,
+    "order2_fwd": check_order2_fwd,
+    "float32_rev": check_float32_rev,
+    "float32_fwd": check_float32_fwd,
+    "facade": check_facade,
+}
+assert set(CHECKERS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("rev"))
+@given(data=st.data())
+def test_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_rev(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("fwd"))
+@given(data=st.data())
+def test_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_fwd(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("order2_rev"))
+@SECONDARY
+@given(data=st.data())
+def test_order2_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_order2_rev(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("order2_fwd"))
+@SECONDARY
+@given(data=st.data())
+def test_order2_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_order2_fwd(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("float32_rev"))
+@SECONDARY
+@given(data=st.data())
+def test_float32_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_float32_rev(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("float32_fwd"))
+@SECONDARY
+@given(data=st.data())
+def test_float32_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_float32_fwd(device, spec, case, data)
+
+
+@pytest.mark.parametrize("device, spec, case", table_params("facade"))
+@SECONDARY
+@given(data=st.data())
+def test_facade(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
+    check_facade(device, spec, case, data)
 
 
 # ------------------------------------------------------------------------------ beyond the table
@@ -428,45 +538,56 @@ def test_floor_divide_values_only() -> None:
         out.backward()
 
 
-def test_ties_share_the_gradient_evenly() -> None:
+@pytest.mark.parametrize("device", device_params(KINDS))
+def test_ties_share_the_gradient_evenly(device: DeviceKind) -> None:
+    dev, host = device.to_device, device.to_host
     # maximum/minimum split a tie evenly between the two sides, as PyTorch does.
-    x = np.array([1.0, 2.0, 3.0])
-    y = np.array([1.0, 0.0, 5.0])
-    g = np.ones(3)
+    x = dev(np.array([1.0, 2.0, 3.0]))
+    y = dev(np.array([1.0, 0.0, 5.0]))
+    g = dev(np.ones(3))
     gx, gy = tg.vjp(ew.maximum, x, y)[1](g)
-    np.testing.assert_array_equal(gx, [0.5, 1.0, 0.0])
-    np.testing.assert_array_equal(gy, [0.5, 0.0, 1.0])
+    device.assert_on_device("cotangents", (gx, gy))
+    np.testing.assert_array_equal(host(gx), [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(host(gy), [0.5, 0.0, 1.0])
     gx, gy = tg.vjp(ew.minimum, x, y)[1](g)
-    np.testing.assert_array_equal(gx, [0.5, 0.0, 1.0])
-    np.testing.assert_array_equal(gy, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(host(gx), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(host(gy), [0.5, 1.0, 0.0])
     # amax/amin share the cotangent among tied extremes, in both modes.
-    z = np.array([[3.0, 1.0, 3.0], [0.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(
-        tg.grad(lambda a: rd.amax(a, axis=1).sum())(z), [[0.5, 0.0, 0.5], [1 / 3, 1 / 3, 1 / 3]]
-    )
-    np.testing.assert_array_equal(
-        tg.grad(lambda a: rd.amin(a, axis=None))(z), [[0, 0, 0], [1 / 3, 1 / 3, 1 / 3]]
-    )
-    _, t = tg.jvp(lambda a: rd.amax(a, axis=1), (z,), (np.arange(6.0).reshape(2, 3),))
-    np.testing.assert_allclose(t, [1.0, 4.0])
+    z = dev(np.array([[3.0, 1.0, 3.0], [0.0, 0.0, 0.0]]))
+    g = tg.grad(lambda a: rd.amax(a, axis=1).sum())(z)
+    device.assert_on_device("gradient", g)
+    np.testing.assert_array_equal(host(g), [[0.5, 0.0, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    g = tg.grad(lambda a: rd.amin(a, axis=None))(z)
+    np.testing.assert_array_equal(host(g), [[0, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+    _, t = tg.jvp(lambda a: rd.amax(a, axis=1), (z,), (dev(np.arange(6.0).reshape(2, 3)),))
+    device.assert_on_device("tangent", t)
+    np.testing.assert_allclose(host(t), [1.0, 4.0])
 
 
-def test_kinks_take_pytorch_subgradients() -> None:
-    x = np.array([0.0, -1.0, 2.0])
-    g = np.ones(3)
-    np.testing.assert_array_equal(tg.vjp(ew.abs, x)[1](g)[0], [0.0, -1.0, 1.0])
-    np.testing.assert_array_equal(tg.vjp(ew.relu, x)[1](g)[0], [0.0, 0.0, 1.0])
-    np.testing.assert_array_equal(tg.vjp(ew.sign, x)[1](g)[0], [0.0, 0.0, 0.0])
+@pytest.mark.parametrize("device", device_params(KINDS))
+def test_kinks_take_pytorch_subgradients(device: DeviceKind) -> None:
+    x = device.to_device(np.array([0.0, -1.0, 2.0]))
+    g = device.to_device(np.ones(3))
+    for op, expected in ((ew.abs, [0.0, -1.0, 1.0]), (ew.relu, [0.0, 0.0, 1.0])):
+        (c,) = tg.vjp(op, x)[1](g)
+        device.assert_on_device(f"cotangent of {op.__name__}", c)
+        np.testing.assert_array_equal(device.to_host(c), expected)
+    (c,) = tg.vjp(ew.sign, x)[1](g)
+    np.testing.assert_array_equal(device.to_host(c), [0.0, 0.0, 0.0])
 
 
-def test_repeated_integer_indices_add_up() -> None:
+@pytest.mark.parametrize("device", device_params(KINDS))
+def test_repeated_integer_indices_add_up(device: DeviceKind) -> None:
     x = np.arange(4.0)
-    idx = np.array([1, 1, 3, 1])
-    (g,) = tg.vjp(lambda a: ix.getitem(a, idx), x)[1](np.ones(4))
-    np.testing.assert_array_equal(g, [0.0, 3.0, 0.0, 1.0])
-    t = tg.tensor(x, requires_grad=True)
-    t[idx].backward(tg.tensor(np.array([1.0, 2.0, 3.0, 4.0])))
-    np.testing.assert_array_equal(t.grad.numpy(), [0.0, 7.0, 0.0, 3.0])
+    idx = device.to_device(np.array([1, 1, 3, 1]))
+    (g,) = tg.vjp(lambda a: ix.getitem(a, idx), device.to_device(x))[1](
+        device.to_device(np.ones(4))
+    )
+    device.assert_on_device("cotangent", g)
+    np.testing.assert_array_equal(device.to_host(g), [0.0, 3.0, 0.0, 1.0])
+    t = device.tensor(x, requires_grad=True)
+    t[idx].backward(device.tensor(np.array([1.0, 2.0, 3.0, 4.0])))
+    np.testing.assert_array_equal(device.tensor_to_host(t.grad), [0.0, 7.0, 0.0, 3.0])
 
 
 ZERO_DIM_OPS = {"add": ew.add, "multiply": ew.multiply, "exp": ew.exp, "sin": ew.sin}
@@ -476,23 +597,54 @@ def _zero_dim_args(op: Callable[..., Any]) -> list[np.ndarray]:
     return [np.array(0.5)] * (2 if op in (ew.add, ew.multiply) else 1)
 
 
+def _assert_zero_dim(device: DeviceKind, x: Any) -> None:
+    """A 0-d float64 array of the device, not a NumPy scalar."""
+    assert device.is_array(x) and x.shape == () and x.dtype == np.float64, repr(x)
+
+
+@pytest.mark.parametrize("device", device_params(KINDS))
 @pytest.mark.parametrize("name", ZERO_DIM_OPS)
-def test_zero_dim_cotangents_are_arrays(name: str) -> None:
+def test_zero_dim_cotangents_are_arrays(name: str, device: DeviceKind) -> None:
     op = ZERO_DIM_OPS[name]
-    for c in tg.vjp(op, *_zero_dim_args(op))[1](np.array(1.0)):
-        assert isinstance(c, np.ndarray) and c.shape == () and c.dtype == np.float64, repr(c)
+    args = device.to_device(_zero_dim_args(op))
+    for c in tg.vjp(op, *args)[1](device.to_device(np.array(1.0))):
+        _assert_zero_dim(device, c)
 
 
+@pytest.mark.parametrize("device", device_params(KINDS))
 @pytest.mark.parametrize("name", ZERO_DIM_OPS)
-def test_zero_dim_tangents_are_arrays(name: str) -> None:
+def test_zero_dim_tangents_are_arrays(name: str, device: DeviceKind) -> None:
     op = ZERO_DIM_OPS[name]
-    x = _zero_dim_args(op)
-    _, t = tg.jvp(op, tuple(x), tuple(np.array(1.0) for _ in x))
-    assert isinstance(t, np.ndarray) and t.shape == () and t.dtype == np.float64, repr(t)
+    x = device.to_device(_zero_dim_args(op))
+    _, t = tg.jvp(op, tuple(x), tuple(device.to_device(np.array(1.0)) for _ in x))
+    _assert_zero_dim(device, t)
 
 
-def test_zero_dim_grad_is_array_backed() -> None:
-    t = tg.tensor(np.array(0.5), requires_grad=True)
+#: ``tg.tensor`` keeps the dtype of NumPy arrays only (``tapegrad.creation._infer``): float64
+#: data of another array type (a CuPy array) becomes float32, as if it were Python floats.
+_DEVICE_DTYPE_INFERENCE = "tg.tensor infers float32 from float64 data that is not a numpy.ndarray"
+
+
+@pytest.mark.parametrize("device", device_params(KINDS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_tensor_of_device_data_keeps_its_dtype(
+    dtype: Any, device: DeviceKind, request: pytest.FixtureRequest
+) -> None:
+    if device.name == "cuda" and dtype == np.float64:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=_DEVICE_DTYPE_INFERENCE))
+    data = device.to_device(np.arange(3).astype(dtype))
+    for t in (
+        tg.tensor(data),
+        tg.as_tensor(data),
+        tg.tensor(data, requires_grad=dtype != np.int64),
+    ):
+        assert t.dtype == dtype and t.device == device.device
+        device.assert_on_device("tensor data", t.data)
+
+
+@pytest.mark.parametrize("device", device_params(KINDS))
+def test_zero_dim_grad_is_array_backed(device: DeviceKind) -> None:
+    t = device.tensor(np.array(0.5), requires_grad=True)
     t.exp().backward()
-    g = t.grad.numpy()
-    assert isinstance(g, np.ndarray) and g.shape == () and g.dtype == np.float64, repr(g)
+    assert t.grad.device == device.device
+    _assert_zero_dim(device, t.grad.data)
