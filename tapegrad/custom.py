@@ -319,8 +319,7 @@ class custom_vjp:
             name = f"custom_vjp bwd rule of {getattr(self, '__name__', 'f')}"
             flat = a.split_cotangents(cts, name)
             return tuple(
-                _b_zeros_like_example(v, d) if c is None else c
-                for c, v, d in zip(flat, vals, dims)
+                _b_zeros_like_example(v, d) if c is None else c for c, v, d in zip(flat, vals, dims)
             )
 
         axes = tuple(dims)
@@ -454,9 +453,7 @@ class custom_jvp:
         a: _Args = cell["args"]
         nin = len(cell["in_meta"])
         primals = saved[:nin]
-        tangents = [
-            (_zeros(m) if t is None else t) for t, m in zip(ts, cell["in_meta"])
-        ]
+        tangents = [(_zeros(m) if t is None else t) for t, m in zip(ts, cell["in_meta"])]
         _out, t_out = self._call_rule(a, primals, tangents)
         t_leaves = tree_flatten(t_out)[0]
         return tuple(t_leaves) if cell["nout"] > 1 else t_leaves[0]
@@ -570,8 +567,14 @@ class _Checkpointed:
         del recorded, out, out_leaves
         return self._entry(leaves, in_def, raws, out_def, outer)
 
-    def _entry(self, leaves: list[Any], in_def: Any, raws: list[Any], out_def: Any,
-               outer: dict[int, tuple[Any, Any]]) -> Any:
+    def _entry(
+        self,
+        leaves: list[Any],
+        in_def: Any,
+        raws: list[Any],
+        out_def: Any,
+        outer: dict[int, tuple[Any, Any]],
+    ) -> Any:
         nin = len(leaves)
         ncl = len(outer)
         nout = len(raws)
@@ -651,8 +654,11 @@ class _Checkpointed:
         nin = cell["nin"]
         inputs = list(saved[:nin])
         create = _state.grad_enabled
-        diff = [k for k, x in enumerate(inputs)
-                if hasattr(x, "dtype") and np.dtype(x.dtype).kind in "fc"]
+        diff = [
+            k
+            for k, x in enumerate(inputs)
+            if hasattr(x, "dtype") and np.dtype(x.dtype).kind in "fc"
+        ]
         # Run the function again with recording on, then sweep it from the outputs to the
         # inputs (and to the values it closed over).
         boxed = _Boxed(tuple(inputs[k] for k in diff), tuple(range(len(diff))), "checkpoint", ())
@@ -673,7 +679,7 @@ class _Checkpointed:
         result: list[Any] = [None] * (nin + len(cell["closure"]))
         for k, gk in zip(diff, grads[: len(diff)]):
             result[k] = gk
-        for j, gk in enumerate(grads[len(diff):]):
+        for j, gk in enumerate(grads[len(diff) :]):
             result[nin + j] = gk
         return result
 

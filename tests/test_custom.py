@@ -81,8 +81,9 @@ def test_custom_vjp_through_every_transform() -> None:
     np.testing.assert_allclose(tg.vmap(sin_times)(xs, ys), np.sin(xs) * ys, rtol=1e-12)
     per = tg.vmap(tg.grad(lambda a, b: rd.sum(sin_times(a, b))), in_axes=(0, None))(xs, y)
     np.testing.assert_allclose(per, np.cos(xs) * y, rtol=1e-12)
-    per = tg.vmap(tg.grad(lambda a, b: rd.sum(sin_times(a, b)), argnums=1),
-                  in_axes=(None, 0))(x, ys)
+    per = tg.vmap(tg.grad(lambda a, b: rd.sum(sin_times(a, b)), argnums=1), in_axes=(None, 0))(
+        x, ys
+    )
     np.testing.assert_allclose(per, np.broadcast_to(np.sin(x), (4, 3)), rtol=1e-12)
     # grad of a function that vmaps the custom function.
     g = tg.grad(lambda a: rd.sum(tg.vmap(sin_times, in_axes=(None, 0))(a, ys)))(x)
@@ -90,8 +91,7 @@ def test_custom_vjp_through_every_transform() -> None:
 
 
 def test_custom_vjp_uses_its_rule_under_vmap() -> None:
-    per = tg.vmap(tg.grad(lambda x: rd.sum(clip_gradient_nd(-1.0, 1.0, x) * 10.0)))(
-        np.ones((3, 2)))
+    per = tg.vmap(tg.grad(lambda x: rd.sum(clip_gradient_nd(-1.0, 1.0, x) * 10.0)))(np.ones((3, 2)))
     np.testing.assert_allclose(per, np.ones((3, 2)))
 
 
@@ -109,8 +109,7 @@ def test_custom_vjp_pytrees() -> None:
     def f(p: dict[str, Any]) -> Any:
         return {"a": p["w"] * 2.0, "b": rd.sum(p["w"])}
 
-    f.defvjp(lambda p: (f(p), None),
-             lambda res, g: ({"w": g["a"] * 2.0 + g["b"]},))
+    f.defvjp(lambda p: (f(p), None), lambda res, g: ({"w": g["a"] * 2.0 + g["b"]},))
     w = np.arange(3.0)
     g = tg.grad(lambda p: rd.sum(f(p)["a"]) + f(p)["b"])({"w": w})
     np.testing.assert_allclose(g["w"], np.full(3, 3.0))
@@ -371,12 +370,12 @@ def test_checkpoint_under_transforms() -> None:
 
     np.testing.assert_allclose(tg.grad(f)(x), tg.grad(g)(x), rtol=1e-12)
     np.testing.assert_allclose(tg.hessian(f)(x), tg.hessian(g)(x), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(tg.jacrev(tg.grad(f))(x), tg.hessian(g)(x), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(tg.jacrev(tg.grad(f))(x), tg.hessian(g)(x), rtol=1e-10, atol=1e-12)
     xs = rng.standard_normal((3, 5))
     np.testing.assert_allclose(tg.vmap(tg.grad(f))(xs), tg.vmap(tg.grad(g))(xs), rtol=1e-12)
-    np.testing.assert_allclose(tg.grad(lambda x: rd.sum(tg.vmap(f)(x)))(xs),
-                               tg.vmap(tg.grad(g))(xs), rtol=1e-12)
+    np.testing.assert_allclose(
+        tg.grad(lambda x: rd.sum(tg.vmap(f)(x)))(xs), tg.vmap(tg.grad(g))(xs), rtol=1e-12
+    )
 
 
 def test_checkpoint_with_several_inputs_and_outputs() -> None:

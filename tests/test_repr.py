@@ -46,8 +46,7 @@ KNOWN_TEXTS = [
     pytest.param(
         np.full((2, 2), 3.0, dtype=np.float32),
         {"grad_fn_name": "AddBackward0"},
-        "tensor([[3., 3.],\n"
-        "        [3., 3.]], grad_fn=<AddBackward0>)",
+        "tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward0>)",
         id="matrix_grad_fn",
     ),
     pytest.param(
@@ -131,8 +130,7 @@ KNOWN_TEXTS = [
     pytest.param(
         np.array([[True, False, True], [False, False, True]]),
         {},
-        "tensor([[ True, False,  True],\n"
-        "        [False, False,  True]])",
+        "tensor([[ True, False,  True],\n        [False, False,  True]])",
         id="bool_matrix",
     ),
     pytest.param(

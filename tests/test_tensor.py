@@ -1176,25 +1176,15 @@ def test_float64_leaf_gets_float64_gradient():
         "b + 1",
         "h * 2.0",
         "h + x",
-        pytest.param(
-            "2.0 ** i", marks=()
-        ),
-        pytest.param(
-            "2.5 ** i", marks=()
-        ),
-        pytest.param(
-            "i + x", marks=()
-        ),
-        pytest.param(
-            "x * i", marks=()
-        ),
+        pytest.param("2.0 ** i", marks=()),
+        pytest.param("2.5 ** i", marks=()),
+        pytest.param("i + x", marks=()),
+        pytest.param("x * i", marks=()),
         pytest.param(
             "x * np.float64(2.0)",
             marks=(),
         ),
-        pytest.param(
-            "d[0] + x", marks=()
-        ),
+        pytest.param("d[0] + x", marks=()),
     ],
 )
 def test_result_dtypes_match_torch(torch, expr):

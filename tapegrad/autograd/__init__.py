@@ -7,11 +7,11 @@ from typing import Any
 
 from ..engine import run_backward, run_grad
 from ..tensor import Tensor
-from .gradcheck import gradcheck
-from .function import Function, FunctionCtx
 from . import graph
+from .function import Function, FunctionCtx
+from .gradcheck import gradcheck
 
-__all__ = ["grad", "backward", "gradcheck", "Function", "FunctionCtx"]
+__all__ = ["grad", "backward", "gradcheck", "Function", "FunctionCtx", "graph"]
 
 
 def _seq(x: Any) -> list[Any]:

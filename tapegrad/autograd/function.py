@@ -175,8 +175,9 @@ class Function:
             "fwd_spec": fwd_spec,
             "nout": nout,
             "out_meta": [(tuple(r.shape), r.dtype, namespace(r)) for r in raws],
-            "nondiff": [j for j, t in enumerate(tensors)
-                        if any(t is m for m in ctx._non_differentiable)],
+            "nondiff": [
+                j for j, t in enumerate(tensors) if any(t is m for m in ctx._non_differentiable)
+            ],
         }
         recorded = bind(cls._prim(len(args), nout), args, {"cell": cell})
         recorded = list(recorded) if nout > 1 else [recorded]
@@ -268,13 +269,18 @@ class Function:
             if t is None and hasattr(x, "shape"):
                 raw = x.data if isinstance(x, Tensor) else x
                 t = namespace(raw).zeros_like(raw)
-            tangents.append(Tensor._make(t) if hasattr(t, "shape") and not isinstance(t, Tensor)
-                            else t)
+            tangents.append(
+                Tensor._make(t) if hasattr(t, "shape") and not isinstance(t, Tensor) else t
+            )
         out = cls.jvp(ctx, *tangents)
         outs = list(out) if isinstance(out, tuple) else [out]
         nested = _state.grad_enabled
-        outs = [o.data if isinstance(o, Tensor) and not nested
-                and not isinstance(o, _b.BatchTensor) else o for o in outs]
+        outs = [
+            o.data
+            if isinstance(o, Tensor) and not nested and not isinstance(o, _b.BatchTensor)
+            else o
+            for o in outs
+        ]
         return tuple(outs) if cell["nout"] > 1 else outs[0]
 
     @classmethod
