@@ -200,6 +200,7 @@ from .transforms import (
     vmap,
 )
 from .custom import custom_jvp, custom_vjp
+from .replay.jit import jit
 from . import autograd, nn, optim, testing
 from . import numpy
 from .serialization import load, save

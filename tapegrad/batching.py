@@ -407,12 +407,16 @@ class BatchTensor(Tensor):
         """Limit values to ``[min, max]`` (gradient 1 inside, 0 outside)."""
         out: Any = self
         if min is not None:
-            out = _ew.maximum(out, min) if isinstance(min, Tensor) else bind(
-                _ew.WHERE, (compare("less", out, min), min, out)
+            out = (
+                _ew.maximum(out, min)
+                if isinstance(min, Tensor)
+                else bind(_ew.WHERE, (compare("less", out, min), min, out))
             )
         if max is not None:
-            out = _ew.minimum(out, max) if isinstance(max, Tensor) else bind(
-                _ew.WHERE, (compare("greater", out, max), max, out)
+            out = (
+                _ew.minimum(out, max)
+                if isinstance(max, Tensor)
+                else bind(_ew.WHERE, (compare("greater", out, max), max, out))
             )
         return out
 
@@ -426,13 +430,15 @@ class BatchTensor(Tensor):
         """Indices of the minima (no gradient)."""
         return _arg_extreme("argmin", self, dim, keepdim)
 
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: Any = None) -> Any:
+    def max(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
+    ) -> Any:
         """The largest element, or ``(values, indices)`` along ``dim``."""
         return _extreme(self, "argmax", _red.amax, "MaxBackward1", dim, keepdim, axis, keepdims)
 
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: Any = None) -> Any:
+    def min(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
+    ) -> Any:
         """The smallest element, or ``(values, indices)`` along ``dim``."""
         return _extreme(self, "argmin", _red.amin, "MinBackward1", dim, keepdim, axis, keepdims)
 
@@ -561,7 +567,7 @@ def _broadcast(v: Any, shape: tuple[int, ...]) -> Any:
     if v.__class__ is _NDARRAY:
         return np.broadcast_to(v, shape)
     if not isinstance(v, Tensor):
-        return np.broadcast_to(np.asarray(v), shape)
+        return np.broadcast_to(np.asanyarray(v), shape)
     return _sh.broadcast_to(v, shape)
 
 
@@ -633,8 +639,12 @@ def _elementwise_rule(prim: Primitive) -> Rule:
 
     def rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
         args = _aligned(vals, dims)
-        if params is None and np_fwd is not None and all(
-            a.__class__ is _NDARRAY or a.__class__ is float or a.__class__ is int for a in args
+        if (
+            params is None
+            and np_fwd is not None
+            and all(
+                a.__class__ is _NDARRAY or a.__class__ is float or a.__class__ is int for a in args
+            )
         ):
             return np_fwd(*args), 0
         return bind(prim, args, params), 0
@@ -643,13 +653,41 @@ def _elementwise_rule(prim: Primitive) -> Rule:
 
 
 _UNARY = (
-    _ew.NEGATIVE, _ew.FLOOR, _ew.EXP, _ew.EXPM1, _ew.LOG, _ew.LOG1P, _ew.SIN, _ew.COS,
-    _ew.TANH, _ew.SQRT, _ew.RECIPROCAL, _ew.SQUARE, _ew.ABS, _ew.SIGN, _ew.SIGMOID,
-    _ew.SOFTPLUS, _ew.RELU, _sh.ASTYPE, _sh.CLONE, _sh.FILL, _sh.TO_DEVICE,
+    _ew.NEGATIVE,
+    _ew.FLOOR,
+    _ew.EXP,
+    _ew.EXPM1,
+    _ew.LOG,
+    _ew.LOG1P,
+    _ew.SIN,
+    _ew.COS,
+    _ew.TANH,
+    _ew.SQRT,
+    _ew.RECIPROCAL,
+    _ew.SQUARE,
+    _ew.ABS,
+    _ew.SIGN,
+    _ew.SIGMOID,
+    _ew.SOFTPLUS,
+    _ew.RELU,
+    _sh.ASTYPE,
+    _sh.CLONE,
+    _sh.FILL,
+    _sh.TO_DEVICE,
 )
 _BROADCASTING = (
-    _ew.ADD, _ew.SUBTRACT, _ew.RSUB, _ew.MULTIPLY, _ew.TRUE_DIVIDE, _ew.POWER,
-    _ew.REMAINDER, _ew.REMAINDER_SCALAR, _ew.FLOOR_DIVIDE, _ew.MAXIMUM, _ew.MINIMUM, _ew.WHERE,
+    _ew.ADD,
+    _ew.SUBTRACT,
+    _ew.RSUB,
+    _ew.MULTIPLY,
+    _ew.TRUE_DIVIDE,
+    _ew.POWER,
+    _ew.REMAINDER,
+    _ew.REMAINDER_SCALAR,
+    _ew.FLOOR_DIVIDE,
+    _ew.MAXIMUM,
+    _ew.MINIMUM,
+    _ew.WHERE,
 )
 for _p in _UNARY:
     register(_p, _unary_rule(_p))
@@ -840,8 +878,7 @@ def _advanced_position(items: tuple[Any, ...], ndim: int) -> int | None:
     """Where NumPy puts the advanced-index dimensions of ``x[items]`` (``x`` of ``ndim``
     dimensions): the number of result dimensions before them when the advanced indices are
     adjacent, ``None`` when they are separated (then they come first)."""
-    adv = [k for k, i in enumerate(items)
-           if _is_advanced(i) or isinstance(i, (int, np.integer))]
+    adv = [k for k, i in enumerate(items) if _is_advanced(i) or isinstance(i, (int, np.integer))]
     if not adv or adv[-1] - adv[0] + 1 != len(adv):
         return None
     consumed = 0
@@ -880,10 +917,15 @@ def getitem(x: Any, index: Any) -> Any:
     xv = _front(xv, xd, n)
     # Batched index arrays go batch-first; the batch itself is indexed by an arange, so the
     # advanced indices pick each example's entries from that example.
-    rank = len(np.broadcast_shapes(*[
-        _shape(v)[1:] if d is not None else _shape(v)
-        for v, d in zip(ivals, idims) if d is not None or _is_advanced(v)
-    ]))
+    rank = len(
+        np.broadcast_shapes(
+            *[
+                _shape(v)[1:] if d is not None else _shape(v)
+                for v, d in zip(ivals, idims)
+                if d is not None or _is_advanced(v)
+            ]
+        )
+    )
     new = []
     for v, d in zip(ivals, idims):
         if d is not None:
@@ -924,8 +966,16 @@ def _arg_extreme(name: str, x: BatchTensor, dim: Any, keepdim: bool) -> Any:
 _MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
-def _extreme(x: BatchTensor, arg: str, reduce_fn: Any, one_name: str, dim: Any, keepdim: Any,
-             axis: Any, keepdims: Any) -> Any:
+def _extreme(
+    x: BatchTensor,
+    arg: str,
+    reduce_fn: Any,
+    one_name: str,
+    dim: Any,
+    keepdim: Any,
+    axis: Any,
+    keepdims: Any,
+) -> Any:
     if axis is not None:
         dim = axis
     if keepdims is not None:
@@ -1186,9 +1236,11 @@ def _nll_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
 def _bce_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
     n = _size(vals, dims)
     shape = np.broadcast_shapes(
-        _shape(vals[0])[:dims[0]] + _shape(vals[0])[dims[0] + 1:] if dims[0] is not None
+        _shape(vals[0])[: dims[0]] + _shape(vals[0])[dims[0] + 1 :]
+        if dims[0] is not None
         else _shape(vals[0]),
-        _shape(vals[1])[:dims[1]] + _shape(vals[1])[dims[1] + 1:] if dims[1] is not None
+        _shape(vals[1])[: dims[1]] + _shape(vals[1])[dims[1] + 1 :]
+        if dims[1] is not None
         else _shape(vals[1]),
     )
     x = _broadcast(_pad(_front(vals[0], dims[0], n), len(shape)), (n,) + tuple(shape))
@@ -1290,7 +1342,7 @@ def _bcast_front(v: Any, size: int) -> Any:
     """``v`` (not batched at the level being crossed) repeated along a new leading axis."""
     if isinstance(v, Tensor):
         return _sh.broadcast_to(v, (size,) + tuple(v.shape))
-    a = v if v.__class__ is _NDARRAY else np.asarray(v)
+    a = v if isinstance(v, _NDARRAY) else np.asarray(v)
     return np.broadcast_to(a, (size,) + a.shape)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .backend import module_for_device, namespace, normalize_device
+from .replay.trace import note_impure
 from .tensor import FACTORY_DTYPE_MESSAGE, Tensor
 
 __all__ = [
@@ -253,6 +254,7 @@ def linspace(
 
 def _random(draw: Any, size: Sequence[Any], dtype: Any, device: Any, requires_grad: Any) -> Tensor:
     dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
+    note_impure("random numbers (tapegrad's generator)")
     data = draw(_shape(size)).astype(dt)
     return _finish(data, requires_grad, device)
 
@@ -295,6 +297,7 @@ def randint(
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    note_impure("random numbers (tapegrad's generator)")
     data = _rng.integers(low, high, size=tuple(size)).astype(np.dtype(dtype) if dtype else np.int64)
     return _finish(data, requires_grad, device)
 
@@ -351,7 +354,6 @@ def randint_like(
 ) -> Tensor:
     """Random integers with the shape of ``t``."""
     return randint(low, high, t.shape, **_like(t, dtype, device))
-
 
 
 def FloatTensor(*args: Any) -> Tensor:  # noqa: N802 - PyTorch's name

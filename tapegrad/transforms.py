@@ -206,8 +206,13 @@ class _Boxed:
 
     __slots__ = ("args", "boxes", "defs", "kinds", "shapes", "frames", "tracked", "slots")
 
-    def __init__(self, args: Sequence[Any], argnums: tuple[int, ...], who: str,
-                 frames: tuple[tuple[int, int], ...]) -> None:
+    def __init__(
+        self,
+        args: Sequence[Any],
+        argnums: tuple[int, ...],
+        who: str,
+        frames: tuple[tuple[int, int], ...],
+    ) -> None:
         self.frames = frames
         self.args = list(args)
         self.boxes: list[list[Tensor]] = []
@@ -294,8 +299,9 @@ class _recording:
         _drop_recorder(self.tape, self.entries)
 
 
-def _sweep_to(outs: Sequence[Any], seeds: Sequence[Any], inputs: Sequence[Any], create: bool,
-              retain: bool) -> list[Any]:
+def _sweep_to(
+    outs: Sequence[Any], seeds: Sequence[Any], inputs: Sequence[Any], create: bool, retain: bool
+) -> list[Any]:
     """Cotangents of ``inputs`` from one reverse sweep seeded with ``seeds`` at ``outs``."""
     wanted = [b._slot for b in inputs]
     found: dict[int, Any] = {}
@@ -378,8 +384,7 @@ def value_and_grad(
             shape = tuple(getattr(out, "shape", ()))
             if shape != ():
                 raise TypeError(
-                    "Gradient only defined for scalar-output functions. Output had shape: "
-                    f"{shape}."
+                    f"Gradient only defined for scalar-output functions. Output had shape: {shape}."
                 )
             dtype = _leaf_dtype(out)
             if dtype.kind not in "fc":
@@ -447,8 +452,13 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return _vjp(fun, primals, has_aux, None)
 
 
-def _vjp(fun: Callable[..., Any], primals: Sequence[Any], has_aux: bool,
-         create: bool | None, frames: tuple[tuple[int, int], ...] | None = None) -> Any:
+def _vjp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    has_aux: bool,
+    create: bool | None,
+    frames: tuple[tuple[int, int], ...] | None = None,
+) -> Any:
     """``vjp``; ``create`` forces whether the pullback's sweep is recorded (default: when
     nested in another transform, or in the graph of tensors that require grad); ``frames``:
     the ``vmap`` levels to work under (default: the active ones)."""
@@ -518,9 +528,14 @@ def jvp(
     return _jvp(fun, primals, tangents, has_aux, None)
 
 
-def _jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
-         has_aux: bool, frames: tuple[tuple[int, int], ...] | None,
-         walk_level: Any = None) -> tuple[Any, ...]:
+def _jvp(
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    has_aux: bool,
+    frames: tuple[tuple[int, int], ...] | None,
+    walk_level: Any = None,
+) -> tuple[Any, ...]:
     """``jvp`` under the ``vmap`` levels ``frames`` (default: the active ones). Tangents may
     be batched at the level ``walk_level`` (a :class:`tapegrad.batching.new_level`, active
     only during the forward walk): the whole batch of tangents then goes through one walk
@@ -840,9 +855,7 @@ def _mapped_size(x: Any, axis: int, where: str) -> tuple[int, int]:
     return axis, int(tuple(shape)[axis])
 
 
-def vmap(
-    fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0
-) -> Callable[..., Any]:
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
     """Vectorise ``fun`` over a batch axis of its inputs, as JAX's ``vmap``.
 
     ``fun`` runs once, on batched values that look like single examples (their ``shape`` is
@@ -856,12 +869,16 @@ def vmap(
     array([3., 3., 3.])
     """
 
-    flat_axes = in_axes is None or (
-        isinstance(in_axes, (int, np.integer)) and not isinstance(in_axes, bool)
-    ) or (
-        isinstance(in_axes, (tuple, list))
-        and all(a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool))
-                for a in in_axes)
+    flat_axes = (
+        in_axes is None
+        or (isinstance(in_axes, (int, np.integer)) and not isinstance(in_axes, bool))
+        or (
+            isinstance(in_axes, (tuple, list))
+            and all(
+                a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool))
+                for a in in_axes
+            )
+        )
     )
     flat_out = out_axes is None or (
         isinstance(out_axes, (int, np.integer)) and not isinstance(out_axes, bool)

@@ -201,6 +201,15 @@ PAGES: dict[str, list[Section]] = {
         Section("Jacobians and Hessians", "tapegrad", "jacrev jacfwd jacobian hessian"),
         Section("Vectorising", "tapegrad", "vmap"),
         Section("Memory", "tapegrad", "checkpoint"),
+        Section(
+            "Replaying a recording",
+            "tapegrad",
+            "jit",
+            "``jit`` records the NumPy calls a function makes, transforms included, and "
+            "replays them on later calls: the same results without the per-operation cost of "
+            "the tape.",
+        ),
+        Section("", "tapegrad.replay.jit", "Jitted"),
     ],
     "autograd": [
         Section(

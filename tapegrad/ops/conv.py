@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..primitive import Primitive, bind
+from ..replay.trace import any_true
 from .index import getitem, scatter
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, transpose
@@ -425,7 +426,7 @@ def _window_argmax(
     steps = [math.prod(sp[i + 1 :]) for i in range(nd)]
     best = views[0][1].copy()
     delta = xp.zeros(best.shape, dtype=np.int32)
-    nan = x.dtype.kind == "f" and bool(xp.isnan(x).any())
+    nan = x.dtype.kind == "f" and any_true(xp.isnan(x))
     for off, v in views[1:]:
         wins = v > best
         if nan:
@@ -439,7 +440,7 @@ def _window_argmax(
         pos = xp.arange(out_sp[i], dtype=np.int64) * stride[i] - padding[i]
         base = base + xp.reshape(pos * steps[i], (out_sp[i],) + (1,) * (nd - 1 - i))
     index = base + delta
-    if x.dtype.kind == "f" and bool(xp.isneginf(best).any()):
+    if x.dtype.kind == "f" and any_true(xp.isneginf(best)):
         # A window of -inf may have found its maximum in the padding: point into the input.
         index = _clip_to_input(xp, index, base, delta, out_sp, sp, stride, padding, steps)
     return index

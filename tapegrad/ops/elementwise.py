@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..primitive import OUT, Primitive, binary_op, bind, bind2, unary_op
+from ..replay.trace import all_true, any_true
 
 __all__ = [
     "add",
@@ -580,7 +581,7 @@ ARCTAN2 = Primitive(
 def _hypot_share(a: Any, out: Any) -> Any:
     """``a / hypot(a, b)``, taken as 0 at the origin (the subgradient ``norm`` uses)."""
     at_origin = _raw(equal(out, 0))
-    if not at_origin.any():
+    if not any_true(at_origin):
         return a / out
     return where(at_origin, 0, a / where(at_origin, 1, out))
 
@@ -632,13 +633,13 @@ def _sinc_derivative(x: Any, out: Any) -> Any:
     """d/dx sinc(x) for NumPy's normalised ``sinc(x) = sin(pi x) / (pi x)``."""
     small = less(abs(_raw(x)), _SINC_SERIES_BELOW / math.pi)
     v = x * math.pi
-    if small.any():
+    if any_true(small):
         u = v * v
         poly = _SINC_SERIES[-1]
         for c in reversed(_SINC_SERIES[:-1]):
             poly = poly * u + c
         series = v * poly * math.pi
-        if small.all():
+        if all_true(small):
             return series
         safe = where(small, 1, x)  # the closed form, finite where it is not used
         return where(small, series, (cos(safe * math.pi) - out) / safe)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..primitive import Primitive, bind
+from ..replay.trace import RECORDING_NUMPY
 from ..tensor import Tensor
 from ._broadcast import unbroadcast
 
@@ -235,7 +236,8 @@ def getitem(x: Any, index: Any, *, name: str | None = None) -> Any:
 
             return batched_getitem(x, index)
         raw = _raw(x)
-        if raw.__class__ is not _NDARRAY and namespace(raw) is not np:
+        if raw.__class__ is not _NDARRAY and namespace(raw) not in (np, RECORDING_NUMPY):
+            # NumPy (and a replay of NumPy calls) raises for these itself.
             _check_bounds(shape, index)
     p: dict[str, Any] = {"index": index, "shape": shape, "basic": basic}
     if name is not None:

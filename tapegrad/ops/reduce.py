@@ -24,6 +24,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..primitive import OUT, Primitive, bind
+from ..replay.trace import any_true, is_traced
 from .elementwise import _raw, equal, exp, power, sign, subtract, where
 from .elementwise import abs as _abs
 
@@ -300,7 +301,7 @@ VAR = Primitive(
 def _over_std(v: Any, out: Any) -> Any:
     """``v / out``, 0 where ``out`` is 0 (a constant lane: PyTorch's choice of subgradient)."""
     zero = _raw(equal(out, 0))
-    if not zero.any():
+    if not any_true(zero):
         return v / out
     return where(zero, 0, v / where(zero, 1, out))
 
@@ -351,7 +352,7 @@ def _norm_partials(x: Any, out: Any, axis: Any, keepdims: bool, shape: Any, ord:
     if ord == 2:
         # x / norm, and 0 at the zero vector rather than 0 / 0.
         zero = _raw(equal(o, 0))
-        if not zero.any():
+        if not any_true(zero):
             return x / o
         return where(zero, 0, x / where(zero, 1, o))
     if ord == 1:
@@ -371,7 +372,7 @@ def _norm_partials(x: Any, out: Any, axis: Any, keepdims: bool, shape: Any, ord:
         return scaled * power(o, 1 - ord)
     scaled = sign(x) * power(_abs(x), ord - 1)
     zero = _raw(equal(o, 0))
-    if not zero.any():
+    if not any_true(zero):
         return scaled / power(o, ord - 1)
     return scaled / power(where(zero, 1, o), ord - 1)
 
@@ -425,7 +426,7 @@ def _is_tensor(x: Any) -> bool:
 def _all_normal(v: Any) -> bool:
     """Whether every element of ``v`` is a normal, finite float (not 0, not a denormal)."""
     raw = _raw(v)
-    if raw.dtype.kind != "f":
+    if raw.dtype.kind != "f" or is_traced(raw):
         return False
     xp = namespace(raw)
     mag = xp.abs(raw)
