@@ -1,4 +1,4 @@
-"""Benchmark tapegrad against NumPy, PyTorch, HIPS autograd and MyGrad.
+"""Benchmark tapegrad against NumPy, PyTorch, JAX, HIPS autograd and MyGrad.
 
     python benchmarks/run.py                        # every workload, every library
     python benchmarks/run.py --quick                # a few blocks: a smoke test
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(library, workload, args.size, args.scratch)
 
     from benchmarks.harness import TimingPlan, run_workload
-    from benchmarks.report import format_table, write_chart, write_json
+    from benchmarks.report import format_summary, format_table, write_chart, write_json
 
     if args.quick:
         plan = TimingPlan(blocks=args.blocks or 3, warmup_seconds=0.1, block_seconds=0.05)
@@ -88,12 +88,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = TimingPlan(blocks=args.blocks or TimingPlan.blocks)
     libraries = [REFERENCE] + [name for name in args.libs if name != REFERENCE]
 
+    # A workload that another selected workload is timed with runs in that one's rounds.
+    companions = {other for name in args.workloads for other in WORKLOADS[name].timed_with}
     rows = []
     for name in args.workloads:
-        print(f"{name}: {WORKLOADS[name].summary}", flush=True)
-        rows.extend(run_workload(WORKLOADS[name], libraries, None if args.check_only else plan))
+        if name in companions:
+            continue
+        workload = WORKLOADS[name]
+        for member in (workload.name, *workload.timed_with):
+            print(f"{member}: {WORKLOADS[member].summary}", flush=True)
+        rows.extend(run_workload(workload, libraries, None if args.check_only else plan))
     print()
     print(format_table(rows))
+    if not args.check_only:
+        print()
+        print(format_summary(rows))
 
     if not args.check_only:
         json_path = args.output_dir / "latest.json"
@@ -106,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("matplotlib is not installed: no chart")
 
     failed = [f"{row.workload}/{row.library}" for row in rows if row.status == "failed"]
+    failed += [
+        f"{row.workload}/{row.library} memory"
+        for row in rows
+        if row.memory_message.startswith("failed")
+    ]
     if failed:
         print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """The benchmark implementations compute the same gradients as the hand-written NumPy floor.
 
-These run the workloads in-process at small sizes (no timing); peers that are not installed
-are skipped. One test drives ``benchmarks/run.py --check-only`` end to end on the floor alone.
+These run the workloads in-process at small sizes (no timing); peers that are not installed,
+or not usable here, are skipped. One test drives ``benchmarks/run.py --check-only`` end to end
+on the floor alone.
 """
 
 from __future__ import annotations
@@ -20,8 +21,18 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.checks import describe_mismatch, first_gradients  # noqa: E402
 from benchmarks.harness import Row  # noqa: E402
-from benchmarks.libraries import LIBRARIES, REFERENCE  # noqa: E402
-from benchmarks.report import format_table, ratios_to_reference  # noqa: E402
+from benchmarks.libraries import (  # noqa: E402
+    LIBRARIES,
+    REFERENCE,
+    NotApplicable,
+    make_step,
+)
+from benchmarks.report import (  # noqa: E402
+    format_summary,
+    format_table,
+    goal_results,
+    ratios_to_reference,
+)
 from benchmarks.workloads import WORKLOADS  # noqa: E402
 
 CHECKED_LIBRARIES = [name for name in LIBRARIES if name != REFERENCE]
@@ -41,8 +52,47 @@ def test_gradients_match_numpy_floor(library, workload, reference_gradients):
     if importlib.util.find_spec(LIBRARIES[library].package) is None:
         pytest.skip(f"{library} is not installed")
     spec = WORKLOADS[workload]
-    got = first_gradients(library, spec, spec.test_size)
+    try:
+        got = first_gradients(library, spec, spec.test_size)
+    except ImportError as exc:  # not installed cleanly, or (tapegrad-jit) no tg.jit
+        pytest.skip(f"{library} is not usable here: {exc}")
+    except NotApplicable as exc:
+        pytest.skip(str(exc))
     assert describe_mismatch(got, reference_gradients[workload], spec.rtol) is None
+
+
+def test_tapegrad_jit_steps_are_right_without_jit():
+    """The tapegrad-jit steps are pure functions that give the floor's gradients when run as
+    they are (``tg.jit`` replaced by the identity), whether or not ``tg.jit`` exists yet."""
+    import tapegrad as tg
+
+    name = LIBRARIES["tapegrad-jit"].impl_module
+    saved = sys.modules.pop(name, None)
+    had_jit, jit = hasattr(tg, "jit"), getattr(tg, "jit", None)
+    tg.jit = lambda function: function
+    try:
+        for workload, spec in WORKLOADS.items():
+            # Three steps: the updates of mlp and tiny must feed the next step.
+            module, step = make_step("tapegrad-jit", workload, spec.make_inputs(spec.test_size))
+            _, floor = make_step(REFERENCE, workload, spec.make_inputs(spec.test_size))
+            for _ in range(3):
+                got = {key: module.to_numpy(value) for key, value in step().items()}
+                expected = floor()
+            assert describe_mismatch(got, expected, spec.rtol) is None, workload
+    finally:
+        if had_jit:
+            tg.jit = jit
+        else:
+            del tg.jit
+        sys.modules.pop(name, None)
+        if saved is not None:
+            sys.modules[name] = saved
+
+
+def test_a_library_can_decline_a_workload():
+    pytest.importorskip("mygrad")
+    with pytest.raises(NotApplicable, match="higher-order"):
+        make_step("mygrad", "hvp", WORKLOADS["hvp"].make_inputs(4))
 
 
 @pytest.mark.parametrize("workload", list(WORKLOADS))
@@ -53,16 +103,57 @@ def test_numpy_floor_matches_finite_differences(workload):
         pytest.skip("finite differences need float64")
     inputs = spec.make_inputs(spec.test_size)
     gradients = first_gradients(REFERENCE, spec, spec.test_size)
-    step_size = 1e-6
-    for name, gradient in gradients.items():
-        for index in (0, inputs[name].size // 2, inputs[name].size - 1):
-            values = []
-            for sign in (1.0, -1.0):
-                moved = {key: value.copy() for key, value in inputs.items()}
-                moved[name].flat[index] += sign * step_size
-                values.append(_loss(workload, moved))
-            estimate = (values[0] - values[1]) / (2 * step_size)
-            assert gradient.flat[index] == pytest.approx(estimate, rel=1e-5, abs=1e-8)
+    for name, gradient, function, wrt in _derivatives(workload, inputs, gradients):
+        for index in (0, gradient.size // 2, gradient.size - 1):
+            estimate = _central_difference(function, inputs, wrt, index, gradient.shape)
+            assert gradient.flat[index] == pytest.approx(estimate, rel=1e-5, abs=1e-8), name
+
+
+def _central_difference(function, inputs, wrt, index, shape, step_size=1e-6):
+    """d function / d inputs[wrt].flat[j] for the ``index``-th entry of a result of ``shape``.
+
+    ``function(inputs)`` returns an array whose entries line up with the result's leading
+    axes; ``wrt`` and the trailing axes pick the input entry that entry differentiates by.
+    """
+    position = np.unravel_index(index, shape)
+    leading = len(shape) - inputs[wrt].ndim  # axes that pick an output (jacobian, per-example)
+    out_index, in_index = position[:leading], position[leading:]
+    values = []
+    for sign in (1.0, -1.0):
+        moved = {key: value.copy() for key, value in inputs.items()}
+        moved[wrt][in_index] += sign * step_size
+        values.append(np.asarray(function(moved))[out_index])
+    return float((values[0] - values[1]) / (2 * step_size))
+
+
+def _derivatives(workload, inputs, gradients):
+    """``(gradient name, gradient, function, input)``: the gradient is d function / d input."""
+    if workload == "hvp":
+        # H v is the derivative of the gradient along v: differentiate g(x + t v) in t.
+        def along(moved):
+            return _rosenbrock_gradient(inputs["x"] + moved["t"] * inputs["v"])
+
+        inputs["t"] = np.array(0.0)
+        return [("hvp", gradients["hvp"], along, "t")]
+    if workload == "jacobian":
+        return [("jacobian", gradients["jacobian"], lambda i: np.tanh(i["w"] @ i["x"]), "x")]
+    if workload == "per_example":
+        return [(name, g, _per_example_losses, name) for name, g in gradients.items()]
+    return [(name, g, lambda i: _loss(workload, i), name) for name, g in gradients.items()]
+
+
+def _rosenbrock_gradient(x):
+    a, b = x[:-1], x[1:]
+    gradient = np.zeros_like(x)
+    gradient[:-1] = -400.0 * a * (b - a * a) - 2.0 * (1.0 - a)
+    gradient[1:] += 200.0 * (b - a * a)
+    return gradient
+
+
+def _per_example_losses(inputs):
+    hidden = np.tanh(inputs["xs"] @ inputs["w1"] + inputs["b1"])
+    z = hidden @ inputs["w2"] + inputs["b2"]
+    return np.logaddexp(0.0, z) - inputs["ys"] * z
 
 
 def _loss(workload: str, inputs: dict[str, np.ndarray]) -> float:
@@ -70,6 +161,11 @@ def _loss(workload: str, inputs: dict[str, np.ndarray]) -> float:
     if workload == "large":
         x = inputs["x"]
         return float(np.sum(np.tanh(x) * x**2 + np.exp(-(x**2))))
+    if workload == "tiny":
+        z = inputs["X"] @ inputs["w"] + inputs["b"]
+        return float(np.mean(np.logaddexp(0.0, z) - inputs["y"] * z))
+    if workload == "batch_grad":
+        return float(np.sum(_per_example_losses(inputs)))
     x, y = inputs["x"], inputs["y"]
     for _ in range(11):
         x = np.exp(np.cos(np.tanh(np.sin(x) * 1.01 + 0.1) * y)) * 0.5 - 0.25
@@ -104,3 +200,45 @@ def test_check_only_command_line_passes_on_the_floor():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "overhead  numpy" in result.stdout and "checked" in result.stdout
+
+
+def test_goals_compare_with_the_floor_a_baseline_workload_or_memory():
+    rows = [
+        Row("overhead", REFERENCE, "ok", block_medians=[1.0, 2.0]),
+        Row("overhead", "tapegrad", "ok", block_medians=[2.0, 4.0]),
+        Row("overhead", "tapegrad-jit", "skipped", "tg.jit not available"),
+        Row("large", REFERENCE, "ok", block_medians=[1.0], peak_extra_bytes=600, unit_bytes=100),
+        Row("large", "tapegrad", "ok", block_medians=[1.0], peak_extra_bytes=700, unit_bytes=100),
+        Row("per_example", REFERENCE, "ok", block_medians=[1.0, 1.0]),
+        Row("per_example", "tapegrad", "ok", block_medians=[3.0, 6.0]),
+        Row("batch_grad", REFERENCE, "ok", block_medians=[1.0, 1.0]),
+        Row("batch_grad", "tapegrad", "ok", block_medians=[1.0, 3.0]),
+    ]
+    results = {(result.row_name, result.library): result for result in goal_results(rows)}
+    assert results["overhead", "tapegrad"].measured == 2.0
+    assert results["overhead", "tapegrad"].met
+    jit = results["overhead", "tapegrad-jit"]
+    assert jit.met is None and jit.note == "tg.jit not available"
+    assert results["large", "tapegrad"].met
+    memory = results["large memory", "tapegrad"]
+    assert memory.measured == 7.0 and memory.met is False
+    # Paired by round: 3/1 and 6/3, whose median is 2.5 (the medians' quotient would be 2.25).
+    per_example = results["per_example", "tapegrad"]
+    assert per_example.against == "batch_grad" and per_example.measured == 2.5
+    summary = format_summary(rows)
+    assert "MISSED: 7.00" in summary and "met: 2.50" in summary and "large memory" in summary
+
+
+def test_peak_extra_memory_counts_what_a_step_allocates():
+    from benchmarks.worker import peak_extra_bytes
+
+    size = 64 << 20  # above glibc's largest mmap threshold: every such array is mapped afresh
+
+    def step():
+        first = np.ones(size // 8)
+        return first + 1.0  # both alive at once: twice ``size`` at the peak
+
+    extra, reason = peak_extra_bytes(step)
+    if extra is None:
+        pytest.skip(reason)
+    assert 1.9 * size <= extra <= 2.5 * size

@@ -7,9 +7,19 @@ from collections.abc import Callable
 import mygrad as mg
 import numpy as np
 
-from benchmarks.workloads import MLP_LEARNING_RATE, MLP_PARAMETERS, OVERHEAD_BLOCKS, Inputs
+from benchmarks.workloads import (
+    MLP_LEARNING_RATE,
+    MLP_PARAMETERS,
+    OVERHEAD_BLOCKS,
+    PER_EXAMPLE_PARAMETERS,
+    TINY_LEARNING_RATE,
+    Inputs,
+)
 
 Step = Callable[[], dict[str, np.ndarray]]
+
+NOT_APPLICABLE = {"hvp": "MyGrad has no higher-order derivatives"}
+"""Workloads this library cannot express, with the reason shown in the table."""
 
 
 def to_numpy(gradient: np.ndarray) -> np.ndarray:
@@ -70,5 +80,73 @@ def large(inputs: Inputs) -> Step:
     def step() -> dict[str, np.ndarray]:
         mg.sum(mg.tanh(x) * x**2 + mg.exp(-(x**2))).backward()
         return {"x": x.grad}
+
+    step.release = x.null_grad  # for the memory measurement
+    return step
+
+
+def jacobian(inputs: Inputs) -> Step:
+    """MyGrad differentiates scalars only: one forward and backward pass per output entry."""
+    w = inputs["w"]
+    x = _leaf(inputs["x"])
+
+    def step() -> dict[str, np.ndarray]:
+        rows = []
+        for index in range(w.shape[0]):
+            mg.tanh(mg.matmul(w, x))[index].backward()
+            rows.append(x.grad)
+        return {"jacobian": np.stack(rows)}
+
+    return step
+
+
+def tiny(inputs: Inputs) -> Step:
+    X, y = inputs["X"], inputs["y"]
+    params = {"w": _leaf(inputs["w"]), "b": _leaf(inputs["b"])}
+
+    def step() -> dict[str, np.ndarray]:
+        z = mg.matmul(X, params["w"]) + params["b"]
+        mg.mean(mg.logaddexp(0.0, z) - y * z).backward()
+        grads = {}
+        for name, param in params.items():
+            grads[name] = param.grad
+            param.data -= TINY_LEARNING_RATE * param.grad
+        return grads
+
+    return step
+
+
+def _example_loss(params, x, y):
+    w1, b1, w2, b2 = params
+    logit = mg.matmul(mg.tanh(mg.matmul(x, w1) + b1), w2) + b2
+    return mg.sum(mg.logaddexp(0.0, logit) - y * logit)
+
+
+def per_example(inputs: Inputs) -> Step:
+    """MyGrad has no vmap: one forward and backward pass per example, then stack."""
+    xs, ys = inputs["xs"], inputs["ys"]
+    params = tuple(_leaf(inputs[name]) for name in PER_EXAMPLE_PARAMETERS)
+
+    def step() -> dict[str, np.ndarray]:
+        grads: list[list[np.ndarray]] = [[] for _ in params]
+        for x, y in zip(xs, ys, strict=True):
+            _example_loss(params, x, y).backward()
+            for collected, param in zip(grads, params, strict=True):
+                collected.append(param.grad)
+        return {
+            name: np.stack(collected)
+            for name, collected in zip(PER_EXAMPLE_PARAMETERS, grads, strict=True)
+        }
+
+    return step
+
+
+def batch_grad(inputs: Inputs) -> Step:
+    xs, ys = inputs["xs"], inputs["ys"]
+    params = tuple(_leaf(inputs[name]) for name in PER_EXAMPLE_PARAMETERS)
+
+    def step() -> dict[str, np.ndarray]:
+        _example_loss(params, xs, ys).backward()
+        return {name: param.grad for name, param in zip(PER_EXAMPLE_PARAMETERS, params)}
 
     return step

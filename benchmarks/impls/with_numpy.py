@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.workloads import MLP_LEARNING_RATE, MLP_PARAMETERS, OVERHEAD_BLOCKS, Inputs
+from benchmarks.workloads import (
+    MLP_LEARNING_RATE,
+    MLP_PARAMETERS,
+    OVERHEAD_BLOCKS,
+    TINY_LEARNING_RATE,
+    Inputs,
+)
 
 Step = Callable[[], dict[str, np.ndarray]]
 
@@ -110,5 +116,100 @@ def large(inputs: Inputs) -> Step:
         two_x = 2.0 * x
         grad = squared * (1.0 - tanh_x * tanh_x) + tanh_x * two_x - gauss * two_x
         return {"x": grad}
+
+    return step
+
+
+def hvp(inputs: Inputs) -> Step:
+    """``H v`` of ``sum(100 (b - a**2)**2 + (1 - a)**2)`` with ``a = x[:-1]``, ``b = x[1:]``.
+
+    The directional derivative along ``v`` of the gradient ``g[:-1] = -400 a d - 2 (1 - a)``,
+    ``g[1:] += 200 d`` (``d = b - a**2``), whose own derivative along ``v`` is ``dd``.
+    """
+    x, v = inputs["x"], inputs["v"]
+
+    def step() -> dict[str, np.ndarray]:
+        a, b = x[:-1], x[1:]
+        va, vb = v[:-1], v[1:]
+        d = b - a * a
+        dd = vb - 2.0 * a * va
+        out = np.zeros_like(x)
+        out[:-1] = -400.0 * (va * d + a * dd) + 2.0 * va
+        out[1:] += 200.0 * dd
+        return {"hvp": out}
+
+    return step
+
+
+def jacobian(inputs: Inputs) -> Step:
+    """``d tanh(w @ x) / dx = (1 - tanh(w @ x)**2)[:, None] * w``."""
+    w, x = inputs["w"], inputs["x"]
+
+    def step() -> dict[str, np.ndarray]:
+        out = np.tanh(w @ x)
+        return {"jacobian": (1.0 - out * out)[:, None] * w}
+
+    return step
+
+
+def tiny(inputs: Inputs) -> Step:
+    """Mean ``softplus(z) - y z`` with ``z = X @ w + b``; its gradient in ``z`` is
+    ``(sigmoid(z) - y) / n``. ``sigmoid`` is written with ``tanh``, which cannot overflow."""
+    X, y = inputs["X"], inputs["y"]
+    w, b = inputs["w"].copy(), inputs["b"].copy()
+    scale = 1.0 / y.shape[0]
+
+    def step() -> dict[str, np.ndarray]:
+        z = X @ w + b
+        _ = np.mean(np.logaddexp(0.0, z) - y * z)
+        grad_z = (0.5 * np.tanh(0.5 * z) + (0.5 - y)) * scale
+        grad_w = grad_z @ X
+        grad_b = grad_z.sum()
+        w[...] -= TINY_LEARNING_RATE * grad_w
+        b[...] -= TINY_LEARNING_RATE * grad_b
+        return {"w": grad_w, "b": grad_b}
+
+    return step
+
+
+def _per_example_forward(inputs: Inputs, xs: np.ndarray, ys: np.ndarray):
+    """The 32-64-1 model's hidden layer, logits and the gradient of each loss in its logit."""
+    w1, b1, w2, b2 = (inputs[name] for name in ("w1", "b1", "w2", "b2"))
+    hidden = np.tanh(xs @ w1 + b1)
+    z = hidden @ w2 + b2
+    _ = np.logaddexp(0.0, z) - ys * z
+    grad_z = 0.5 * np.tanh(0.5 * z) + (0.5 - ys)
+    grad_pre = grad_z[:, None] * w2 * (1.0 - hidden * hidden)
+    return hidden, grad_z, grad_pre
+
+
+def per_example(inputs: Inputs) -> Step:
+    """The gradient of each example's loss: outer products instead of summed matmuls."""
+    xs, ys = inputs["xs"], inputs["ys"]
+
+    def step() -> dict[str, np.ndarray]:
+        hidden, grad_z, grad_pre = _per_example_forward(inputs, xs, ys)
+        return {
+            "w1": xs[:, :, None] * grad_pre[:, None, :],
+            "b1": grad_pre,
+            "w2": grad_z[:, None] * hidden,
+            "b2": grad_z,
+        }
+
+    return step
+
+
+def batch_grad(inputs: Inputs) -> Step:
+    """The gradient of the loss summed over the batch."""
+    xs, ys = inputs["xs"], inputs["ys"]
+
+    def step() -> dict[str, np.ndarray]:
+        hidden, grad_z, grad_pre = _per_example_forward(inputs, xs, ys)
+        return {
+            "w1": xs.T @ grad_pre,
+            "b1": grad_pre.sum(axis=0),
+            "w2": grad_z @ hidden,
+            "b2": grad_z.sum(),
+        }
 
     return step
