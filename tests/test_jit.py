@@ -229,3 +229,30 @@ def test_jit_inside_jit_records_one_program(rng: np.random.Generator) -> None:
     x = rng.standard_normal(3)
     np.testing.assert_array_equal(outer(x), np.sin(x) * 2 + 1)
     assert not inner.programs and len(outer.programs) == 1
+
+
+def test_large_temporaries_are_reused_and_results_stay_fresh(rng: np.random.Generator) -> None:
+    def f(x: Any) -> Any:
+        return (tg.tanh(x) * x**2 + tg.exp(-(x**2))).sum()
+
+    g = tg.jit(tg.grad(f))
+    x = rng.standard_normal(1 << 16)
+    first = g(x)
+    second = g(x + 1.0)
+    np.testing.assert_array_equal(first, tg.grad(f)(x))
+    np.testing.assert_array_equal(second, tg.grad(f)(x + 1.0))
+    assert not np.shares_memory(first, second)
+    source = g.program(x).source
+    assert "out=" in source  # dying temporaries lend their buffers
+    assert "del " in source  # and the rest are dropped after their last use
+
+
+def test_a_constant_handed_out_by_a_replay_is_a_fresh_copy() -> None:
+    table = np.arange(3.0)
+    fast = tg.jit(lambda x: (x + 1, np.asarray(table)))
+    fast(np.zeros(3))  # the recording call returns what the function returns: table itself
+    for _ in range(2):
+        _, t = fast(np.zeros(3))
+        assert not np.shares_memory(t, table)
+        t[0] = 99.0
+    np.testing.assert_array_equal(table, [0.0, 1.0, 2.0])

@@ -150,7 +150,7 @@ class Jitted:
                 )
         else:
             nodes, outputs = optimize(rec, outputs)
-            program = Program(nodes, inputs, outputs)
+            program = Program(nodes, inputs, outputs, rec)
             single = out_tree.kind == "leaf"
             self.programs[key] = (
                 program,

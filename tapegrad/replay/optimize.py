@@ -70,6 +70,7 @@ def optimize(rec: Recorder, outputs: list[Any]) -> tuple[list[Node], list[Any]]:
                     continue
                 seen[key] = node.outs
         kept.append(_cheaper(node, rec))
+    kept = _drop_last_copies(kept, rec, outputs, subst)
     new_outputs = []
     for o in outputs:
         if isinstance(o, int) and o in subst:
@@ -77,6 +78,43 @@ def optimize(rec: Recorder, outputs: list[Any]) -> tuple[list[Node], list[Any]]:
             o = v.n if v.__class__ is Var else ("const", np.array(v, copy=True))
         new_outputs.append(o)
     return kept, new_outputs
+
+
+def _drop_last_copies(
+    nodes: list[Node], rec: Recorder, outputs: list[Any], subst: dict[int, Any]
+) -> list[Node]:
+    """Drop a ``copy`` of a buffer that nothing reads afterwards and that only the program
+    holds (made by it, viewed by nothing else, not an input): it can be handed out itself."""
+    last: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        for v in node.reads():
+            last[v] = i
+    roots: dict[int, int] = {}
+    for r in rec.root.values():
+        roots[r] = roots.get(r, 0) + 1
+    made = {o for node in nodes for o in node.outs}
+    out_vars = [o for o in outputs if isinstance(o, int)]
+    kept = []
+    for i, node in enumerate(nodes):
+        if node.name in ("copy", "__copy__") and len(node.args) == 1 and not node.kwargs:
+            src = node.args[0]
+            if (
+                src.__class__ is Var
+                and src.n in made
+                and src.n not in rec.borrowed
+                and last.get(src.n) == i
+                and src.n not in out_vars
+                and rec.root[src.n] == src.n
+                and roots[src.n] == 1
+                and not rec.is_written(src.n)
+                and rec.meta[src.n] == rec.meta[node.outs[0]]
+            ):
+                subst[node.outs[0]] = src
+                continue
+        node.args = _substitute(node.args, subst)
+        node.kwargs = _substitute(node.kwargs, subst)
+        kept.append(node)
+    return kept
 
 
 def _substitute(t: Any, subst: dict[int, Any]) -> Any:

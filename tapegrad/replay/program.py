@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .trace import Node, Var
+from .trace import Node, Recorder, Var
 
 __all__ = ["Program"]
 
@@ -33,11 +33,18 @@ class Program:
         For each output, a variable number or ``("const", value)``.
     """
 
-    def __init__(self, nodes: Sequence[Node], inputs: Sequence[int], outputs: Sequence[Any]):
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        inputs: Sequence[int],
+        outputs: Sequence[Any],
+        rec: Recorder | None = None,
+    ):
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.nodes = _live(nodes, [o for o in outputs if isinstance(o, int)])
-        self.source, self.run = _compile(self.nodes, self.inputs, self.outputs)
+        plan = _memory_plan(self.nodes, self.inputs, self.outputs, rec)
+        self.source, self.run = _compile(self.nodes, self.inputs, self.outputs, plan)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -56,6 +63,68 @@ def _live(nodes: Sequence[Node], needed_outputs: list[int]) -> list[Node]:
             needed.update(node.reads())
     keep.reverse()
     return keep
+
+
+#: Arrays from this many elements on are written into a dying operand's buffer by ufuncs:
+#: fresh memory that large comes from the kernel, page by page, and costs more than the
+#: ``out=`` argument does.
+REUSE_FROM = 1 << 15
+
+
+class _MemoryPlan:
+    """When the compiled function drops each variable, and which ufunc calls write into the
+    buffer of an operand that dies with them."""
+
+    def __init__(self) -> None:
+        self.drop_after: dict[int, list[int]] = {}
+        self.write_into: dict[int, int] = {}
+
+
+def _memory_plan(
+    nodes: Sequence[Node], inputs: Sequence[int], outputs: Sequence[Any], rec: Recorder | None
+) -> _MemoryPlan:
+    plan = _MemoryPlan()
+    kept = {o for o in outputs if isinstance(o, int)}
+    last: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        for v in node.reads():
+            last[v] = i
+        for o in node.outs:
+            last.setdefault(o, i)
+    for v, i in last.items():
+        if v not in kept:
+            plan.drop_after.setdefault(i, []).append(v)
+    if rec is None:
+        return plan
+    family_size: dict[int, int] = {}
+    for r in rec.root.values():
+        family_size[r] = family_size.get(r, 0) + 1
+    fresh: set[int] = set()  # buffers a ufunc call of the program made, viewed by nothing else
+    inputs_set = set(inputs)
+    for i, node in enumerate(nodes):
+        if not (isinstance(node.fn, np.ufunc) and not node.kwargs and len(node.outs) == 1):
+            continue
+        out = node.outs[0]
+        shape, dtype = rec.meta[out]
+        if rec.root[out] != out or family_size[out] != 1 or rec.is_written(out):
+            continue
+        fresh.add(out)
+        if math.prod(shape) < REUSE_FROM:
+            continue
+        for a in node.args:
+            if (
+                a.__class__ is Var
+                and a.n in fresh
+                and last.get(a.n) == i
+                and a.n not in kept
+                and a.n not in inputs_set
+                and rec.meta[a.n] == (shape, dtype)
+                and sum(1 for b in node.args if b.__class__ is Var and b.n == a.n) == 1
+            ):
+                plan.write_into[i] = a.n
+                fresh.discard(a.n)
+                break
+    return plan
 
 
 class _Writer:
@@ -110,14 +179,16 @@ def _has_var(t: Any) -> bool:
 
 
 def _compile(
-    nodes: Sequence[Node], inputs: Sequence[int], outputs: Sequence[Any]
+    nodes: Sequence[Node], inputs: Sequence[int], outputs: Sequence[Any], plan: _MemoryPlan
 ) -> tuple[str, Callable[..., tuple[Any, ...]]]:
     w = _Writer()
     lines = ["def replay(" + ", ".join(f"v{n}" for n in inputs) + "):"]
-    for node in nodes:
+    for i, node in enumerate(nodes):
         fn = w.name_of(node.fn, "f_" + "".join(c if c.isalnum() else "_" for c in node.name) + "_")
         args = [w.expr(a) for a in node.args]
         args += [f"{k}={w.expr(v)}" for k, v in node.kwargs.items()]
+        if i in plan.write_into:
+            args.append(f"out=v{plan.write_into[i]}")
         call = f"{fn}({', '.join(args)})"
         if node.as_array and not node.unpack:
             call = f"_asarray({call})"
@@ -129,6 +200,9 @@ def _compile(
                 lines.extend(f"    v{o} = _asarray(v{o})" for o in node.outs)
         else:
             lines.append(f"    v{node.outs[0]} = {call}")
+        dropped = plan.drop_after.get(i)
+        if dropped:
+            lines.append("    del " + ", ".join(f"v{v}" for v in dropped))
     results = [
         f"v{o}"
         if isinstance(o, int)

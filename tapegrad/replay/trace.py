@@ -134,8 +134,11 @@ class Recorder:
         self.tainted_roots: set[int] = set()
         self.written_roots: set[int] = set()
         self.values: dict[int, np.ndarray] = {}
+        #: Variables whose memory belongs to an array from outside (a constant they view).
+        self.borrowed: set[int] = set()
         self._taint = False
         self._read: list[tuple[int, np.ndarray]] = []
+        self._consts: list[np.ndarray] = []
 
     def new_var(self) -> int:
         n = self.n_vars
@@ -178,6 +181,7 @@ class Recorder:
     ) -> Any:
         """Run ``fn`` on the plain arrays under ``args`` and record it."""
         self._read = []
+        self._consts = []
         raw_args, t_args = self._split(args)
         raw_kwargs, t_kwargs = self._split(kwargs)
         read = self._read
@@ -273,6 +277,8 @@ class Recorder:
             if np.may_share_memory(raw, r):
                 self.root[n] = self.root[v]  # a view: one buffer, one family
                 break
+        if any(np.may_share_memory(raw, c) for c in self._consts):
+            self.borrowed.add(n)
         if self._taint:
             self.tainted.add(n)
         else:
@@ -290,8 +296,9 @@ class Recorder:
             if obj._rec is self:
                 self.flag("an operation on traced values was not recorded")
             return raw, raw
-        if cls is _NDARRAY and obj.base is not None:
-            return obj, self._escaped(obj)
+        if cls is _NDARRAY:
+            self._consts.append(obj)
+            return obj, self._escaped(obj) if obj.base is not None else obj
         if cls is tuple or cls is list:
             pairs = [self._split(x) for x in obj]
             raws = cls(p[0] for p in pairs)
