@@ -13,6 +13,7 @@ tensor([2., 4., 6.])
 from __future__ import annotations
 
 from ._version import __version__
+from .backend import device
 from .tensor import Tensor
 from .tape import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
@@ -201,7 +202,7 @@ from .transforms import (
 )
 from .custom import custom_jvp, custom_vjp
 from .replay.jit import jit
-from . import autograd, nn, optim, testing
+from . import autograd, cuda, nn, optim, testing
 from . import numpy
 from .serialization import load, save
 from .tape_view import Tape

@@ -84,9 +84,11 @@ def _finish(data: Any, requires_grad: Any, device: Any) -> Tensor:
     return t
 
 
-def _infer(arr: np.ndarray, source: Any) -> np.ndarray:
-    """PyTorch's inference: Python floats give float32, complex gives complex64."""
-    if isinstance(source, (np.ndarray, np.generic)):
+def _infer(arr: Any, source: Any) -> Any:
+    """PyTorch's inference: Python floats give float32, complex gives complex64; an array
+    (anything with a ``shape`` and a ``dtype``: NumPy, CuPy, other array modules' arrays and
+    NumPy scalars) keeps its dtype, as ``torch.tensor(np_array)`` does."""
+    if hasattr(source, "shape") and hasattr(source, "dtype"):
         return arr
     if arr.dtype == np.float64:
         return arr.astype(np.float32)
@@ -102,7 +104,8 @@ def _is_tensor_seq(data: Any) -> Any:
 def tensor(data: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data``.
 
-    Python floats give float32 and ints int64, as in PyTorch; a NumPy array keeps its dtype.
+    Python floats give float32 and ints int64, as in PyTorch; an array (NumPy's, CuPy's)
+    keeps its dtype, and device data stays on its device unless ``device`` is given.
 
     >>> import tapegrad as tg
     >>> tg.tensor([1.0, 2.0], requires_grad=True)
@@ -304,7 +307,10 @@ def randint(
 
 def _like(t: Tensor, dtype: Any, device: Any) -> dict[str, Any]:
     """The ``dtype`` and ``device`` a ``*_like`` function uses: given, or ``t``'s."""
-    return {"dtype": dtype if dtype is not None else t.dtype, "device": device or t.device}
+    return {
+        "dtype": dtype if dtype is not None else t.dtype,
+        "device": device if device is not None else t.device,
+    }
 
 
 def zeros_like(

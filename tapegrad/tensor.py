@@ -17,7 +17,8 @@ import numpy as np
 
 from . import tape as _tape
 from ._repr import format_dtype, tensor_repr
-from .backend import device_of, is_float_dtype, namespace, normalize_device
+from .backend import as_device, cuda_device, device_of, is_float_dtype, namespace, normalize_device
+from .backend import device as Device
 from .tape import EXTRA, INS, LEAVES, OUTS, PARAMS, PRIM, SRCS, new_slot
 
 __all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad"]
@@ -363,14 +364,15 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def device(self) -> str:
-        """``"cpu"`` or ``"cuda:N"``."""
-        return device_of(self.data)
+    def device(self) -> Device:
+        """The :class:`~tapegrad.device` the data lives on: ``device(type='cpu')``, or
+        ``device(type='cuda', index=N)`` for CuPy data on GPU ``N``."""
+        return as_device(device_of(self.data))
 
     @property
     def is_cuda(self) -> bool:
         """Whether the data lives on a GPU."""
-        return self.device != "cpu"
+        return device_of(self.data) != "cpu"
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the length of dimension ``dim``."""
@@ -411,7 +413,7 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        if self.device != "cpu":
+        if device_of(self.data) != "cpu":
             if not force:
                 raise TypeError(
                     f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
@@ -457,15 +459,18 @@ class Tensor:
                 device, dtype = a.device, a.dtype
             elif isinstance(a, str) and not _is_dtype_name(a):
                 device = a
+            elif isinstance(a, (Device, int)) and not isinstance(a, bool):
+                device = a
             elif hasattr(a, "type") and hasattr(a, "index"):
                 device = str(a)
             else:
                 dtype = a
         out = self
-        if device is not None and normalize_device(device) != self.device:
+        target = None if device is None else normalize_device(device)
+        if target is not None and target != device_of(self.data):
             from .ops.shape import to_device
 
-            out = to_device(out, normalize_device(device))
+            out = to_device(out, target)
         if dtype is not None and np.dtype(dtype) != out.dtype:
             from .ops.shape import astype
 
@@ -478,11 +483,10 @@ class Tensor:
         """This tensor on the CPU (itself when already there)."""
         return self.to("cpu")
 
-    def cuda(self, device: int | str | None = None) -> Tensor:
-        """This tensor on a GPU."""
-        if device is None:
-            return self.to("cuda:0")
-        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+    def cuda(self, device: int | str | Device | None = None) -> Tensor:
+        """This tensor on a GPU: the current one, or ``device`` (an index, ``"cuda:N"`` or a
+        :class:`~tapegrad.device`); itself when already there."""
+        return self.to(cuda_device(device))
 
     def type(self, dtype: Any = None) -> Any:
         """The legacy type name, or a converted tensor when ``dtype`` is given."""
@@ -535,7 +539,7 @@ class Tensor:
             _host(self.data),
             requires_grad=self._slot is not None and self._entry is None,
             grad_fn_name=name,
-            device=self.device,
+            device=device_of(self.data),
         )
 
     __str__ = __repr__

@@ -175,8 +175,19 @@ def _unbox(value: Any, as_tensor: bool, keep_graph: bool = True) -> Any:
 
 
 def _owned(g: Any) -> Any:
-    """A raw gradient that does not alias a buffer of the sweep (seeds, broadcast views)."""
-    if g.__class__ is _NDARRAY and (g.base is not None or not g.flags.writeable):
+    """A raw gradient that does not alias a buffer of the sweep (seeds, broadcast views).
+
+    An array of any array module that does not own its memory (``base`` set) or is
+    read-only is copied: NumPy's read-only broadcast views, CuPy's writable stride-0 ones
+    (CuPy arrays have ``base`` but may lack ``flags.writeable``).
+    """
+    if g.__class__ is _NDARRAY:
+        if g.base is not None or not g.flags.writeable:
+            return g.copy()
+        return g
+    if getattr(g, "base", None) is not None or not getattr(
+        getattr(g, "flags", None), "writeable", True
+    ):
         return g.copy()
     return g
 

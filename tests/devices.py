@@ -25,10 +25,11 @@ unavailable one. The op table's checks (``ops/test_table.py``) run on ``DEVICES`
 Hypothesis profile's number of examples, and on ``strict`` with one example per case
 (``ops/test_foreign_arrays.py``); the transform and ``vmap`` tests run on ``KINDS``.
 
-Where a test needs a function of host arrays (finite differences, ``tg.testing.check_grads``,
-which draws its directions on the host), :meth:`DeviceKind.on_host` wraps the device function
-in differentiable moves (tapegrad's ``to_device`` for ``cuda``), so that the function and its
-derivatives still run on the device.
+Where a test needs a function of host arrays (its own finite differences, with steps taken on
+the host), :meth:`DeviceKind.on_host` wraps the device function in differentiable moves
+(tapegrad's ``to_device`` for ``cuda``), so that the function and its derivatives still run
+on the device. ``tg.testing.check_grads`` needs no such wrapper: it moves the directions it
+draws to the device of the arguments.
 """
 
 from __future__ import annotations
@@ -265,8 +266,8 @@ class DeviceKind:
 
     #: test id: ``cpu``, ``cuda``, ``strict``
     name: str
-    #: the device of tensors holding its arrays (``Tensor.device``)
-    device: str
+    #: the device of tensors holding its arrays (``Tensor.device``, a ``tg.device``)
+    device: tg.device
     #: one host array to one device array (a copy)
     _to_device: Callable[[np.ndarray], Any]
     #: one device array to a NumPy array (host leaves pass through)
@@ -328,11 +329,10 @@ class DeviceKind:
 
     def tensor(self, host: Any, **kwargs: Any) -> tg.Tensor:
         """A tensor holding ``host``'s values on this kind: ``tg.tensor`` of the device array,
-        in the dtype of ``np.asarray(host)`` unless ``dtype`` is given.
-
-        The dtype is passed explicitly because ``tg.tensor`` infers float32 from float64 data
-        that is not a NumPy array (CuPy's); ``test_table.py``'s
-        ``test_tensor_of_device_data_keeps_its_dtype`` checks that on its own.
+        in the dtype of ``np.asarray(host)`` unless ``dtype`` is given (so that Python lists of
+        floats give float64 here, as the NumPy references do; ``tg.tensor`` keeps the dtype of
+        device data itself, which ``test_table.py``'s
+        ``test_tensor_of_device_data_keeps_its_dtype`` checks).
         """
         host = np.asarray(host)
         kwargs.setdefault("dtype", host.dtype)
@@ -349,8 +349,8 @@ class DeviceKind:
         """``f`` (a function of arrays of this kind) as a function of host arrays.
 
         Arguments move to the device and the result back with differentiable moves, so the
-        transforms and ``tg.testing.check_grads`` (which work with host arrays) can run on
-        it while every rule of ``f`` runs on the device. The identity on ``cpu``.
+        transforms and host-side finite differences can run on it while every rule of ``f``
+        runs on the device. The identity on ``cpu``.
         """
         if self._move_in is _identity:
             return f
@@ -380,7 +380,7 @@ def _map_arrays(fn: Callable[[np.ndarray], Any], tree: Any) -> Any:
 
 CPU = DeviceKind(
     "cpu",
-    "cpu",
+    tg.device("cpu"),
     lambda x: np.array(x, copy=True),
     _identity,
     lambda x: type(x) is np.ndarray,
@@ -388,7 +388,7 @@ CPU = DeviceKind(
 
 CUDA = DeviceKind(
     "cuda",
-    "cuda:0",
+    tg.device("cuda:0"),
     _cuda_to_device,
     _cuda_to_host,
     _is_cupy_array,
@@ -400,7 +400,7 @@ CUDA = DeviceKind(
 
 STRICT_KIND = DeviceKind(
     "strict",
-    "cpu",
+    tg.device("cpu"),
     lambda x: np.array(x, copy=True).view(StrictArray),
     lambda x: np.array(x.view(np.ndarray), copy=True),
     lambda x: isinstance(x, StrictArray),

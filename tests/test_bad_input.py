@@ -190,7 +190,7 @@ _FAKE_XP = types.ModuleType("fake_gpu_namespace")
 def test_device_mismatch_names_both_devices(label, op, requires_grad):
     gpu = tg.Tensor._make(FakeGPUArray(np.ones(3)))
     cpu = tg.tensor(np.ones(3), requires_grad=requires_grad)
-    assert gpu.device == "cuda:0" and cpu.device == "cpu"
+    assert gpu.device == tg.device("cuda:0") and cpu.device == tg.device("cpu")
     with pytest.raises(RuntimeError) as info:
         op(cpu, gpu)
     message = str(info.value)

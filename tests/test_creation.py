@@ -168,8 +168,8 @@ def test_tensor_requires_grad_on_complex_is_allowed():
 
 
 def test_tensor_device_cpu():
-    assert tg.tensor([1.0], device="cpu").device == "cpu"
-    assert tg.tensor([1.0]).device == "cpu"
+    assert tg.tensor([1.0], device="cpu").device == tg.device("cpu")
+    assert tg.tensor([1.0]).device == tg.device("cpu")
 
 
 # ---------------------------------------------------------------------------------------------

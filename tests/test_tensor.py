@@ -74,9 +74,10 @@ def test_size_and_numel():
 
 
 def test_device():
-    assert tg.ones(2).device == "cpu"
-    assert tg.ones(2, requires_grad=True).device == "cpu"
-    assert (tg.ones(2, requires_grad=True) * 2).device == "cpu"
+    cpu = tg.device("cpu")
+    assert tg.ones(2).device == cpu
+    assert tg.ones(2, requires_grad=True).device == cpu
+    assert (tg.ones(2, requires_grad=True) * 2).device == cpu
 
 
 def test_T_reverses_dimensions():

@@ -449,27 +449,10 @@ def test_zero_dim_results_are_arrays(device: DeviceKind) -> None:
     assert device.is_array(c) and c.shape == ()
 
 
-#: tapegrad copies a gradient that is a view of a buffer of the sweep (the seed of ``sum``'s
-#: gradient, broadcast) only for NumPy arrays (``tapegrad.transforms._owned``); on other array
-#: types the gradient is a read-only (StrictArray) or stride-0 (CuPy) broadcast view.
-_GRADIENT_VIEWS = (
-    "gradients on non-NumPy arrays can be broadcast views of the seed "
-    "(tapegrad.transforms._owned copies NumPy arrays only)"
-)
-
-
-@pytest.mark.parametrize(
-    "device",
-    device_params(
-        KINDS,
-        marks={
-            "strict": [pytest.mark.xfail(strict=True, reason=_GRADIENT_VIEWS)],
-            # Expected to fail as on strict, but not yet seen on a GPU.
-            "cuda": [pytest.mark.xfail(strict=False, reason=_GRADIENT_VIEWS)],
-        },
-    ),
-)
+@on_devices
 def test_gradients_are_writable_and_do_not_alias_inputs(device: DeviceKind) -> None:
+    # The gradient of ``sum`` is the seed broadcast; tapegrad copies such views of buffers of
+    # the sweep on every array module (``tapegrad.transforms._owned``).
     x = device.to_device(np.array([1.0, 2.0]))
     g = tg.grad(lambda x: rd.sum(x))(x)
     device.assert_on_device("gradient", g)

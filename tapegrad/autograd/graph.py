@@ -233,7 +233,7 @@ class save_on_cpu(saved_tensors_hooks):
 
             device, host = packed
             t = Tensor._make(host)
-            return t if device == "cpu" else t.to(device)
+            return t if device.type == "cpu" else t.to(device)
 
         super().__init__(pack, unpack)
         self.pin_memory = pin_memory

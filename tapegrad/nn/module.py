@@ -8,7 +8,8 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from ..backend import is_float_dtype
+from ..backend import cuda_device, is_float_dtype
+from ..backend import device as Device
 from ..creation import as_tensor
 from ..tape import no_grad
 from ..tensor import Tensor
@@ -474,7 +475,9 @@ class Module:
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+                device = a
+            elif isinstance(a, (Device, int)) and not isinstance(a, bool):
                 device = a
             else:
                 dtype = a
@@ -509,11 +512,10 @@ class Module:
         """Move parameters and buffers to the CPU."""
         return self.to("cpu")
 
-    def cuda(self: M, device: int | str | None = None) -> M:
-        """Move parameters and buffers to a GPU."""
-        if device is None:
-            return self.to("cuda:0")
-        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+    def cuda(self: M, device: int | str | Device | None = None) -> M:
+        """Move parameters and buffers to a GPU: the current one, or ``device`` (an index,
+        ``"cuda:N"`` or a :class:`~tapegrad.device`)."""
+        return self.to(cuda_device(device))
 
     # ------------------------------------------------------------------ printing
 

@@ -27,7 +27,7 @@ from numpy import (  # noqa: F401 - re-exported
 )
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..backend import namespace
+from ..backend import module_for_device, namespace, normalize_device
 from ..tensor import Tensor
 from ._common import cast, get, raw
 
@@ -169,7 +169,9 @@ def asarray(
         return array(a, dtype=dtype)
     kw: dict[str, Any] = {} if like is None else {"like": like}
     if device is not None:
-        kw["device"] = device
+        where = normalize_device(device)
+        if where != "cpu":
+            return module_for_device(where).asarray(a, dtype=dtype, order=order)
     return np.asarray(a, dtype=dtype, order=order, copy=copy, **kw)
 
 

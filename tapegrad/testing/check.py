@@ -1,4 +1,10 @@
-"""``check_grads``: every derivative up to ``order`` against central finite differences."""
+"""``check_grads``: every derivative up to ``order`` against central finite differences.
+
+The arguments may live on any device (NumPy, CuPy or another array module's arrays, or
+tensors holding them): the random directions and cotangents are drawn on the host and moved
+to the array module of the value they go with, the function and its derivatives run there,
+and only the numbers compared come back to the host, in float64.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +25,36 @@ def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
+def _host64(x: Any) -> np.ndarray:
+    """``x`` (an array of any device, a tensor, a number) on the host, in float64."""
+    from ..backend import to_host
+
+    return np.asarray(to_host(_raw(x)), dtype=np.float64)
+
+
+def _dtype(x: Any) -> np.dtype:
+    raw = _raw(x)
+    dtype = getattr(raw, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.asarray(raw).dtype
+
+
+def _on_device_of(host: np.ndarray, like: Any) -> Any:
+    """Host data as an array of ``like``'s array module, on ``like``'s device."""
+    from ..backend import namespace
+
+    raw = _raw(like)
+    xp = namespace(raw)
+    if xp is np:
+        return host
+    dev = getattr(raw, "device", None)
+    if hasattr(dev, "__enter__") and hasattr(dev, "__exit__"):  # a CuPy device
+        with dev:
+            return xp.asarray(host)
+    return xp.asarray(host)
+
+
 def _inner(a: Sequence[Any], b: Sequence[Any]) -> float:
-    return float(
-        sum(
-            np.vdot(
-                np.asarray(_raw(x), dtype=np.float64).ravel(),
-                np.asarray(_raw(y), dtype=np.float64).ravel(),
-            ).real
-            for x, y in zip(a, b)
-        )
-    )
+    return float(sum(np.vdot(_host64(x).ravel(), _host64(y).ravel()).real for x, y in zip(a, b)))
 
 
 def _flat_out(out: Any) -> list[Any]:
@@ -52,10 +78,7 @@ def _directional(
     """Central difference of ``f`` at ``args`` along direction ``u``."""
     plus = _flat_out(f(*[a + eps * d for a, d in zip(args, u)]))
     minus = _flat_out(f(*[a - eps * d for a, d in zip(args, u)]))
-    return [
-        (np.asarray(_raw(p), dtype=np.float64) - np.asarray(_raw(m), dtype=np.float64)) / (2 * eps)
-        for p, m in zip(plus, minus)
-    ]
+    return [(_host64(p) - _host64(m)) / (2 * eps) for p, m in zip(plus, minus)]
 
 
 def check_grads(
@@ -74,6 +97,10 @@ def check_grads(
     run on the derivative functions themselves. Raises ``AssertionError`` naming the worst
     disagreement.
 
+    The arguments may be arrays of any device (NumPy, CuPy) or tensors: directions and
+    cotangents are drawn on the host, moved to the device of the value they go with, and the
+    results are compared on the host.
+
     >>> import numpy as np, tapegrad as tg
     >>> tg.testing.check_grads(lambda x: np.sin(x) * x, (np.array([0.3, 1.2]),), order=2)
     """
@@ -82,7 +109,7 @@ def check_grads(
     args = tuple(
         np.asarray(a, dtype=np.float64) if isinstance(a, (int, float)) else a for a in args
     )
-    dtype = np.result_type(*[_raw(a) for a in args])
+    dtype = np.result_type(*[_dtype(a) for a in args])
     eps = eps if eps is not None else _DEFAULT_EPS.get(np.dtype(dtype), 1e-4)
     atol = atol if atol is not None else _DEFAULT_TOL.get(np.dtype(dtype), 1e-5)
     rtol = rtol if rtol is not None else _DEFAULT_TOL.get(np.dtype(dtype), 1e-5)
@@ -90,7 +117,9 @@ def check_grads(
 
     def rand_like(x: Any) -> Any:
         raw = _raw(x)
-        return rng.standard_normal(np.shape(raw)).astype(np.asarray(raw).dtype)
+        shape = raw.shape if hasattr(raw, "shape") else np.shape(raw)
+        host = rng.standard_normal(shape).astype(_dtype(x))
+        return _on_device_of(host, x)
 
     def check(fun: Callable[..., Any], xs: Sequence[Any], remaining: int) -> None:
         if remaining == 0:
@@ -101,7 +130,7 @@ def check_grads(
             _, t_out = jvp(fun, tuple(xs), tuple(u))
             t_flat = _flat_out(t_out)
             for i, (a, n) in enumerate(zip(t_flat, numeric)):
-                a64 = np.asarray(_raw(a), dtype=np.float64)
+                a64 = _host64(a)
                 err = np.abs(a64 - n) - (atol + rtol * np.abs(n))
                 if np.any(err > 0):
                     k = int(np.argmax(err))
