@@ -81,7 +81,9 @@ class Jitted:
         >>> print(f.program(np.zeros(3)).source)
         def replay(v0):
             v1 = f_sin_2(v0)
+            del v0
             v2 = f_multiply_3(v1, c4)
+            del v1
             return (v2, )
         """
         self(*args, **kwargs)
