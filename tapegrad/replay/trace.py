@@ -443,43 +443,6 @@ class TraceArray(np.ndarray):
             return NotImplemented
         return _traced_call(func, func.__name__, tuple(args), dict(kwargs))
 
-    # Reading values into Python: the trace would keep this call's answer for every call.
-    def _value_read(self, what: str) -> None:
-        if is_traced(self):
-            self._rec.flag(f"the function reads values of its inputs ({what})")
-
-    def __bool__(self) -> bool:
-        self._value_read("bool()")
-        return bool(_NDARRAY.view(self, _NDARRAY))
-
-    def __float__(self) -> float:
-        self._value_read("float()")
-        return float(_NDARRAY.view(self, _NDARRAY))
-
-    def __int__(self) -> int:
-        self._value_read("int()")
-        return int(_NDARRAY.view(self, _NDARRAY))
-
-    def __complex__(self) -> complex:
-        self._value_read("complex()")
-        return complex(_NDARRAY.view(self, _NDARRAY))
-
-    def __index__(self) -> int:
-        self._value_read("an index")
-        return operator.index(_NDARRAY.view(self, _NDARRAY))
-
-    def item(self, *args: Any) -> Any:
-        self._value_read(".item()")
-        return _NDARRAY.view(self, _NDARRAY).item(*args)
-
-    def tolist(self) -> Any:
-        self._value_read(".tolist()")
-        return _NDARRAY.view(self, _NDARRAY).tolist()
-
-    def tobytes(self, order: Any = "C") -> bytes:
-        self._value_read(".tobytes()")
-        return _NDARRAY.view(self, _NDARRAY).tobytes(order)
-
     def __iter__(self) -> Any:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d array")
@@ -490,6 +453,18 @@ class TraceArray(np.ndarray):
 
     def __getitem__(self, index: Any) -> Any:
         return _traced_call(operator.getitem, "getitem", (self, index), {})
+
+
+def _value_reader(name: str, what: str, read: Callable[..., Any]) -> Callable[..., Any]:
+    """A method that hands values to Python: noted, since a replay would keep this answer."""
+
+    def method(self: TraceArray, *args: Any) -> Any:
+        if is_traced(self):
+            self._rec.flag(f"the function reads values of its inputs ({what})")
+        return read(_NDARRAY.view(self, _NDARRAY), *args)
+
+    method.__name__ = name
+    return method
 
 
 def _method(name: str, effect: bool = False) -> Callable[..., Any]:
@@ -519,11 +494,22 @@ for _name in (
     "round dot trace argsort nonzero compress choose searchsorted argpartition __copy__"
 ).split():
     setattr(TraceArray, _name, _method(_name))
+for _name, _what, _read in (
+    ("__bool__", "bool()", bool),
+    ("__float__", "float()", float),
+    ("__int__", "int()", int),
+    ("__complex__", "complex()", complex),
+    ("__index__", "an index", operator.index),
+    ("item", ".item()", _NDARRAY.item),
+    ("tolist", ".tolist()", _NDARRAY.tolist),
+    ("tobytes", ".tobytes()", _NDARRAY.tobytes),
+):
+    setattr(TraceArray, _name, _value_reader(_name, _what, _read))
 for _name in "sort partition fill put resize".split():
     setattr(TraceArray, _name, _method(_name, effect=True))
 for _name in ("T", "mT", "real", "imag"):
     setattr(TraceArray, _name, _attribute(_name))
-del _name
+del _name, _what, _read
 
 
 # ------------------------------------------------------------------ the array module
