@@ -13,8 +13,12 @@ Three directives build parts of the site from the code and the data present at b
     is inlined as SVG; without it the DOT text is shown instead, and nothing warns.
 
 ``.. tapegrad-benchmarks::``
-    The table of benchmark ratios: from ``benchmarks/results/latest.json`` when a run left one
-    there, else from the figures kept in ``docs/_data/benchmarks.json``.
+    The tables of a benchmark run: every row's time relative to the NumPy floor for every
+    library, the memory rows, tapegrad's goals and verdicts, and the median time per step;
+    with ``:chart:``, the run's chart below them. The figures come from
+    ``benchmarks/results/latest.json`` (and ``latest.png``) when a run left them there, else
+    from those kept with the documentation: ``docs/_data/benchmarks.json`` and
+    ``docs/_static/benchmarks.png``.
 
 Two event handlers tidy the API reference: functions whose trailing parameters bind a
 primitive (``tg.sin`` is ``bind1``'s body with the primitive as a default argument) show the
@@ -804,14 +808,31 @@ class GraphDirective(SphinxDirective):
 # Benchmarks
 # ---------------------------------------------------------------------------------------------
 
-LIBRARY_ORDER = ("numpy", "tapegrad", "torch", "autograd", "mygrad")
+LIBRARY_ORDER = (
+    "numpy",
+    "tapegrad",
+    "tapegrad-jit",
+    "torch",
+    "jax",
+    "jax-jit",
+    "autograd",
+    "mygrad",
+)
+#: Column headings: what runs, in words, rather than the harness's names.
 LIBRARY_TITLES = {
     "numpy": "NumPy by hand",
-    "tapegrad": "tapegrad",
+    "tapegrad": "tapegrad (eager)",
+    "tapegrad-jit": "tapegrad (tg.jit)",
     "torch": "PyTorch",
+    "jax": "JAX (op by op)",
+    "jax-jit": "JAX (jax.jit)",
     "autograd": "HIPS autograd",
     "mygrad": "MyGrad",
 }
+#: How a goal names the library it is about, in the goal and verdict columns.
+GOAL_NAMES = {"tapegrad": "eager", "tapegrad-jit": "tg.jit"}
+#: Where the kept figures' chart lives (``*.png`` outside ``_static`` is not kept in git).
+KEPT_CHART = Path("_static") / "benchmarks.png"
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -836,51 +857,175 @@ def benchmark_source(srcdir: Path) -> tuple[Path, bool]:
     return srcdir / "_data" / "benchmarks.json", False
 
 
+def benchmark_chart(path: Path, fresh: bool, srcdir: Path) -> Path:
+    """The chart that goes with the results in ``path``."""
+    return path.with_suffix(".png") if fresh else srcdir / KEPT_CHART
+
+
+def _title(library: str) -> str:
+    return LIBRARY_TITLES.get(library, library)
+
+
+def _goal_row(goal: dict[str, Any]) -> list[str]:
+    """One line of the goals table, from one goal record of ``latest.json``: the row, which
+    tapegrad, the goal, the figure measured and the verdict."""
+    library = goal.get("library", "tapegrad")
+    limit = goal.get("limit")
+    against = goal.get("against", "numpy")
+    workload = goal.get("workload", "")
+    row = goal.get("row") or workload
+    label = _workload_label(workload) + row[len(workload) :] if row.startswith(workload) else row
+    if against == "memory":
+        what = f"≤\u00a0{limit:g} × the size of ``{goal.get('unit') or 'x'}``"
+        unit = ""
+    elif against == "numpy":
+        what = f"≤\u00a0{limit:g}× NumPy by hand"
+        unit = "×"
+    else:
+        what = f"≤\u00a0{limit:g}× {_title(library)} on {_workload_label(against)}"
+        unit = "×"
+    measured = goal.get("measured")
+    if measured is None:
+        note = goal.get("note")
+        figure, verdict = "—", f"not measured ({note})" if note else "not measured"
+    else:
+        figure, verdict = f"{measured:.2f}{unit}", "met" if measured <= limit else "missed"
+    return [label, _title(library), what, figure, verdict]
+
+
+def _seconds_cell(seconds: float | None) -> str:
+    # A no-break space keeps the number and its unit on one line.
+    return "—" if seconds is None else format_seconds(seconds).replace(" ", "\u00a0")
+
+
+def _time_cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "—"
+    if row.get("status") != "ok" or row.get("ratio_to_numpy") is None:
+        return str(row.get("status") or "—")
+    return f"{row['ratio_to_numpy']:.2f}×"
+
+
+def _memory_cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "—"
+    multiple = row.get("peak_extra_multiple")
+    if multiple is not None:
+        return f"{multiple:.2f}"
+    if row.get("status") != "ok":
+        return str(row.get("status") or "—")
+    return "not measured"
+
+
+def _list_table(
+    caption: str, header: list[str], body: list[list[str]], stubs: int = 1
+) -> list[str]:
+    lines = [
+        f".. list-table:: {caption}",
+        "   :header-rows: 1",
+        f"   :stub-columns: {stubs}",
+        "   :widths: auto",
+        "   :class: tapegrad-bench-table",
+        "",
+    ]
+    for cells in [header, *body]:
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {cell}" for cell in cells[1:]]
+    lines.append("")
+    return lines
+
+
+def _workload_label(name: str) -> str:
+    return f"``{name}``"
+
+
 def benchmark_lines(data: dict[str, Any], fresh: bool) -> list[str]:
+    """reST for the figures in ``data`` (the JSON that ``benchmarks/run.py`` writes).
+
+    A table of times relative to the NumPy floor, with a memory row under each workload whose
+    memory was measured; when the file records them, a table of tapegrad's goals with the
+    figures they were judged on and the verdicts; the median time of one step; why any cell
+    is empty; and where the figures come from. Files written before goals and memory were
+    recorded show without those tables and rows.
+    """
     rows = data.get("rows", [])
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
     libraries = [lib for lib in LIBRARY_ORDER if any(r["library"] == lib for r in rows)]
     libraries += sorted({r["library"] for r in rows} - set(libraries))
     cell = {(r["workload"], r["library"]): r for r in rows}
+    memory_goals = {
+        g.get("workload") for g in data.get("goals") or [] if g.get("against") == "memory"
+    }
 
-    lines = [
-        ".. list-table:: Time per step relative to NumPy by hand (lower is faster), "
-        "with the median time per step",
-        "   :header-rows: 1",
-        "   :stub-columns: 1",
-        "",
-        "   * - workload",
-    ]
-    lines += [f"     - {LIBRARY_TITLES.get(lib, lib)}" for lib in libraries]
+    header = ["row", *(_title(lib) for lib in libraries)]
+    body = []
     for w in workloads:
-        lines.append(f"   * - ``{w}``")
-        for lib in libraries:
-            r = cell.get((w, lib))
-            if r is None:
-                text = "—"
-            elif r.get("status") != "ok" or r.get("ratio_to_numpy") is None:
-                text = str(r.get("status", "—"))
-            else:
-                text = f"{r['ratio_to_numpy']:.2f}× ({format_seconds(r.get('median_seconds'))})"
-            lines.append(f"     - {text}")
-    lines.append("")
+        body.append([_workload_label(w), *(_time_cell(cell.get((w, lib))) for lib in libraries)])
+        measured = any(
+            (cell.get((w, lib)) or {}).get("peak_extra_multiple") is not None for lib in libraries
+        )
+        if w in memory_goals or measured:
+            memory = [_memory_cell(cell.get((w, lib))) for lib in libraries]
+            body.append([f"{_workload_label(w)} memory", *memory])
+    lines = _list_table(
+        "Time of one step relative to NumPy by hand (lower is faster); a memory row gives the "
+        "peak extra memory of one step in multiples of the size of its input",
+        header,
+        body,
+    )
 
-    descriptions = data.get("workloads", {})
-    if descriptions:
-        lines += ["The workloads:", ""]
-        for w in workloads:
-            if w in descriptions:
-                lines.append(f"* ``{w}``: {descriptions[w]}.")
+    goal_rows = [_goal_row(goal) for goal in data.get("goals") or []]
+    if goal_rows:
+        lines += _list_table(
+            "tapegrad's goals",
+            ["row", "library", "goal", "measured", "verdict"],
+            goal_rows,
+            stubs=2,
+        )
+
+    def seconds(w: str, lib: str) -> float | None:
+        return (cell.get((w, lib)) or {}).get("median_seconds")
+
+    timed = [w for w in workloads if any(seconds(w, lib) for lib in libraries)]
+    if timed:
+        body = [
+            [_workload_label(w), *(_seconds_cell(seconds(w, lib)) for lib in libraries)]
+            for w in timed
+        ]
+        lines += _list_table(
+            "Median time of one step", ["row", *(_title(lib) for lib in libraries)], body
+        )
+
+    # Why cells are empty: one line per library and reason, naming the rows it covers.
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        status = r.get("status")
+        if status in ("skipped", "failed"):
+            message = (r.get("message") or "").strip().splitlines()
+            reason = message[-1] if message else status
+            reasons.setdefault((r["library"], f"{status}: {reason}"), []).append(r["workload"])
+        memory_message = (r.get("memory_message") or "").strip()
+        if status == "ok" and r.get("peak_extra_multiple") is None and memory_message:
+            key = (r["library"], f"memory not measured: {memory_message.splitlines()[-1]}")
+            reasons.setdefault(key, []).append(r["workload"])
+    if reasons:
+        lines += ["Empty cells:", ""]
+        for (library, reason), names in reasons.items():
+            where = (
+                "every row"
+                if set(names) == set(workloads)
+                else ", ".join(_workload_label(n) for n in names)
+            )
+            lines.append(f"* {_title(library)} on {where}: {reason.rstrip('.')}.")
         lines.append("")
 
     env = data.get("environment", {})
     versions = env.get("versions", {})
-    plan = data.get("plan", {})
+    plan = data.get("plan") or {}
     where = (
         "These figures were read from ``benchmarks/results/latest.json`` when this page was built."
         if fresh
-        else "No benchmark results were present when this page was built; these are the "
-        "figures kept with the documentation."
+        else "These are the figures kept with the documentation (``docs/_data/benchmarks.json``)."
     )
     detail = []
     if env.get("date"):
@@ -890,9 +1035,17 @@ def benchmark_lines(data: dict[str, Any], fresh: bool) -> list[str]:
     if env.get("cpu_count"):
         detail.append(f"{env['cpu_count']} CPUs (one thread per library)")
     if versions:
-        detail.append(", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+        # tapegrad-jit and jax-jit are the versions of tapegrad and JAX again.
+        shown = {
+            k: v
+            for k, v in versions.items()
+            if v and not (k.endswith("-jit") and k.removesuffix("-jit") in versions)
+        }
+        detail.append(", ".join(f"{k} {v}" for k, v in sorted(shown.items())))
     if plan.get("blocks"):
-        detail.append(f"{plan['blocks']} timing blocks of {plan.get('block_seconds', '?')} s")
+        detail.append(
+            f"{plan['blocks']} timing blocks of {plan.get('block_seconds', '?')} s per row"
+        )
     if detail:
         detail[0] = detail[0][0].upper() + detail[0][1:]
         where += " " + "; ".join(detail) + "."
@@ -901,13 +1054,14 @@ def benchmark_lines(data: dict[str, Any], fresh: bool) -> list[str]:
 
 
 class BenchmarksDirective(SphinxDirective):
-    """``.. tapegrad-benchmarks::``: the table of ratios to NumPy."""
+    """``.. tapegrad-benchmarks::``: the tables of the last benchmark run, and its chart."""
 
     has_content = False
     option_spec = {"chart": directives.flag}
 
     def run(self) -> list[nodes.Node]:
-        path, fresh = benchmark_source(Path(self.env.srcdir))
+        srcdir = Path(self.env.srcdir)
+        path, fresh = benchmark_source(srcdir)
         self.env.note_dependency(str(path))
         data = json.loads(path.read_text(encoding="utf-8"))
         lines = benchmark_lines(data, fresh)
@@ -915,14 +1069,16 @@ class BenchmarksDirective(SphinxDirective):
         container.document = self.state.document
         nested_parse_with_titles(self.state, StringList(lines, source=str(path)), container)
         result = list(container.children)
-        chart = path.with_suffix(".png")
-        if fresh and "chart" in self.options and chart.is_file():
+        chart = benchmark_chart(path, fresh, srcdir)
+        if "chart" in self.options and chart.is_file():
+            self.env.note_dependency(str(chart))
             encoded = base64.b64encode(chart.read_bytes()).decode("ascii")
             result.append(
                 nodes.raw(
                     "",
-                    "<img class='tapegrad-bench-chart' alt='Time relative to NumPy, per "
-                    f"workload' src='data:image/png;base64,{encoded}'/>",
+                    "<img class='tapegrad-bench-chart' alt='One panel per row: each "
+                    "library's time relative to NumPy by hand, or its peak extra memory, "
+                    f"with tapegrad's goal in red' src='data:image/png;base64,{encoded}'/>",
                     format="html",
                 )
             )
