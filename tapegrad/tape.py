@@ -17,7 +17,7 @@ import functools
 import sys
 import threading
 import weakref
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from itertools import count
 from typing import Any, TypeVar
@@ -165,25 +165,35 @@ class Tape:
         self.entries = live
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
 
-    def drop_swept(self, lo: int) -> None:
-        """Take the entries a sweep consumed (marked ``pos == _SWEPT``) off the list.
+    def drop_swept(self, lo: int, hi: int) -> None:
+        """Take the entries a sweep consumed (marked ``pos == _SWEPT``) in ``[lo, hi]`` off
+        the list.
 
         Backward without ``retain_graph`` frees the graph it swept, as PyTorch does; dropping
-        its entries keeps later sweeps from walking past them.
+        its entries keeps later sweeps from walking past them. Entries after ``hi`` move
+        forward without having their positions rewritten (that would cost a pass over
+        everything recorded later): :meth:`position` finds them from their old position.
         """
         entries = self.entries
-        kept = [e for e in entries[lo:] if e is not None and e[POS] != _SWEPT]
+        kept = [e for e in entries[lo : hi + 1] if e is not None and e[POS] != _SWEPT]
         for i, e in enumerate(kept, lo):
             e[POS] = i
-        del entries[lo:]
-        entries.extend(kept)
+        entries[lo : hi + 1] = kept
 
     def position(self, e: Entry) -> int:
         """Index of ``e`` in this tape, or -1 when it is not (or no longer) here."""
         pos = e[POS]
         entries = self.entries
-        if 0 <= pos < len(entries) and entries[pos] is e:
+        n = len(entries)
+        if 0 <= pos < n and entries[pos] is e:
             return pos
+        if pos < 0:
+            return -1
+        # Moved forward by a compaction: the list is ordered by slot.
+        i = bisect_left(entries, e[SLOT], key=_entry_slot)
+        if i < n and entries[i] is e:
+            e[POS] = i
+            return i
         return -1
 
     def first_after(self, slot: int) -> int:
@@ -406,6 +416,8 @@ def sweep(
     if wanted is not None:
         floor = min(wanted)
         lo = tape.first_after(floor)
+    elif hi > _SHORT_TAPE:
+        lo = _lowest_reachable(tape, [r[0] for r in roots], hi)
     entries = tape.entries[lo : hi + 1]
     leaf_map: dict[int, Any] = {}
     found: dict[int, Any] = {}
@@ -488,7 +500,7 @@ def sweep(
             swept += 1
 
     if swept:
-        tape.drop_swept(lo)
+        tape.drop_swept(lo, hi)
     # What is left are cotangents of values made before the slice: leaves, or wanted inputs.
     if wanted is not None:
         for s in wanted:
@@ -503,6 +515,40 @@ def sweep(
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
     return found if wanted is not None else cots
+
+
+#: Tapes up to this long are swept from their start; on longer ones a backward first finds
+#: where its graph begins, so that other graphs recorded before it cost nothing.
+_SHORT_TAPE = 256
+
+
+def _lowest_reachable(tape: Tape, starts: list[Entry], hi: int) -> int:
+    """The lowest position of an entry that the roots' graph reaches (through ``SRCS``).
+
+    Gives up, returning 0, once the walk has seen half the entries up to ``hi``: the graph then
+    fills most of the tape, and sweeping it all costs less than walking it twice.
+    """
+    budget = hi // 2
+    seen: set[int] = set()
+    stack = list(starts)
+    low = hi
+    while stack:
+        e = stack.pop()
+        key = id(e)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > budget:
+            return 0
+        pos = tape.position(e)
+        if pos < 0:
+            continue  # swept by an earlier backward: the sweep reports it if it is needed
+        if pos < low:
+            low = pos
+        for src in e[SRCS]:
+            if src is not None:
+                stack.append(src)
+    return low
 
 
 def _sweep_broadcast_inputs(

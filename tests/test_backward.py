@@ -810,3 +810,37 @@ def test_vector_backward_matches_torch(torch):
         return x.grad.numpy()
 
     np.testing.assert_allclose(program(tg), program(torch), rtol=1e-12)
+
+
+def _many_graphs(n: int) -> tuple[tg.Tensor, list[tg.Tensor]]:
+    w = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    losses = [((w * float(i + 1)).sin() * w).sum() for i in range(n)]
+    return w, losses
+
+
+@pytest.mark.parametrize("order", ["recorded", "reversed", "interleaved"])
+def test_backward_of_one_graph_among_many_leaves_the_others_intact(order: str) -> None:
+    from tapegrad.tape import current_tape
+
+    tape = current_tape()
+    tape.prune()
+    before = len(tape)
+    n = 300  # longer than a tape that is swept from its start
+    w, losses = _many_graphs(n)
+    picks = list(range(n))
+    if order == "reversed":
+        picks.reverse()
+    elif order == "interleaved":
+        picks = picks[::2] + picks[1::2]
+    x = w.detach().numpy()
+    expected = np.zeros(3)
+    for i in picks:
+        losses[i].backward()
+        c = float(i + 1)
+        expected += np.sin(c * x) + x * c * np.cos(c * x)
+        np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-10, atol=1e-9)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        losses[picks[0]].backward()
+    del losses
+    tape.prune()
+    assert len(tape) == before

@@ -236,6 +236,10 @@ def _grad_matrix(g: Any, sa: tuple[int, ...], sb: tuple[int, ...]) -> Any:
 def _grad_a(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
     if len(sa) == 2 and len(sb) == 2:
         return matmul(g, swap_last(b))
+    if len(sa) == 2 and len(sb) == 1:  # matrix @ vector: the outer product g b^T
+        return reshape(g, (sa[0], 1)) * b
+    if len(sa) == 1 and len(sb) == 2:  # vector @ matrix: b g
+        return matmul(b, g)
     ga = matmul(_grad_matrix(g, sa, sb), swap_last(_as_matrix(b, sb, row=False)))
     a2 = (1, sa[0]) if len(sa) == 1 else sa
     ga = unbroadcast(ga, a2)
@@ -245,6 +249,10 @@ def _grad_a(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
 def _grad_b(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
     if len(sa) == 2 and len(sb) == 2:
         return matmul(swap_last(a), g)
+    if len(sa) == 2 and len(sb) == 1:  # matrix @ vector: g a
+        return matmul(g, a)
+    if len(sa) == 1 and len(sb) == 2:  # vector @ matrix: the outer product a g^T
+        return reshape(a, (sa[0], 1)) * g
     gb = matmul(swap_last(_as_matrix(a, sa, row=True)), _grad_matrix(g, sa, sb))
     b2 = (sb[0], 1) if len(sb) == 1 else sb
     gb = unbroadcast(gb, b2)
