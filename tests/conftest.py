@@ -22,12 +22,18 @@ from hypothesis import HealthCheck, settings
 PROFILE_ENV_VAR = "HYPOTHESIS_PROFILE"
 DEFAULT_PROFILE = "dev"
 
+# Both start from Hypothesis's own defaults. Without an explicit parent a profile inherits
+# whatever profile is active when it is registered, and where the environment says CI,
+# Hypothesis has already loaded a built-in profile that is also named "ci": ours would then
+# inherit from the very profile it replaces, and reading its settings never ends.
+_BASE = settings.get_profile("default")
 settings.register_profile(
     "ci",
+    parent=_BASE,
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("dev", parent=_BASE, max_examples=100, deadline=None)
 
 settings.load_profile(os.environ.get(PROFILE_ENV_VAR, DEFAULT_PROFILE))
