@@ -498,6 +498,9 @@ def sweep(
                 e[VERS] = FREED
             e[POS] = _SWEPT
             swept += 1
+        # Let go of this entry's cotangent and residuals now, not when the next entry
+        # replaces them: on large arrays that is one buffer less at the peak.
+        g = saved = gk = prev = None
 
     if swept:
         tape.drop_swept(lo, hi)
