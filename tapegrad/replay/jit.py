@@ -49,17 +49,9 @@ class Jitted:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs and all(a.__class__ is _NDARRAY for a in args):
-            # The common case: positional NumPy arrays.
-            key: Any = tuple((a.shape, a.dtype, a.strides) for a in args)
-            arrays: list[Any] | None = list(args)
-            tree = None
-        else:
-            leaves, tree = tree_flatten((args, kwargs))
-            key, arrays = _signature(leaves)
-            if key is None:
-                return self.fn(*args, **kwargs)
-            key = (tree, key)
+        key, arrays = _call_key(args, kwargs)
+        if key is None:
+            return self.fn(*args, **kwargs)
         found = self.programs.get(key)
         if found is None:
             return self._trace(key, args, kwargs)
@@ -87,12 +79,7 @@ class Jitted:
             return (v2, )
         """
         self(*args, **kwargs)
-        if not kwargs and all(a.__class__ is _NDARRAY for a in args):
-            key: Any = tuple((a.shape, a.dtype, a.strides) for a in args)
-        else:
-            leaves, tree = tree_flatten((args, kwargs))
-            key = (tree, _signature(leaves)[0])
-        found = self.programs.get(key)
+        found = self.programs.get(_call_key(args, kwargs)[0])
         if not isinstance(found, tuple):
             raise ValueError(f"{_name(self.fn)} runs eagerly for these arguments: no program")
         return found[0]
@@ -174,6 +161,16 @@ def _derived_from(x: Any, rec: Recorder) -> bool:
             return True
         base = getattr(base, "base", None)
     return False
+
+
+def _call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """(signature, arrays to replay on) of a call; ``(None, None)`` when it must run eagerly."""
+    if not kwargs and all(a.__class__ is _NDARRAY for a in args):
+        # The common case: positional NumPy arrays.
+        return tuple((a.shape, a.dtype, a.strides) for a in args), args
+    leaves, tree = tree_flatten((args, kwargs))
+    key, arrays = _signature(leaves)
+    return (None, None) if key is None else ((tree, key), arrays)
 
 
 def _signature(leaves: list[Any]) -> tuple[Any, list[Any] | None]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .trace import Node, Recorder, Var
+from .trace import Node, Recorder, Var, last_reads
 
 __all__ = ["optimize"]
 
@@ -85,13 +85,7 @@ def _drop_last_copies(
 ) -> list[Node]:
     """Drop a ``copy`` of a buffer that nothing reads afterwards and that only the program
     holds (made by it, viewed by nothing else, not an input): it can be handed out itself."""
-    last: dict[int, int] = {}
-    for i, node in enumerate(nodes):
-        for v in node.reads():
-            last[v] = i
-    roots: dict[int, int] = {}
-    for r in rec.root.values():
-        roots[r] = roots.get(r, 0) + 1
+    last = last_reads(nodes)
     made = {o for node in nodes for o in node.outs}
     out_vars = [o for o in outputs if isinstance(o, int)]
     kept = []
@@ -104,8 +98,7 @@ def _drop_last_copies(
                 and src.n not in rec.borrowed
                 and last.get(src.n) == i
                 and src.n not in out_vars
-                and rec.root[src.n] == src.n
-                and roots[src.n] == 1
+                and rec.sole_owner(src.n)
                 and not rec.is_written(src.n)
                 and rec.meta[src.n] == rec.meta[node.outs[0]]
             ):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .trace import Node, Recorder, Var
+from .trace import Node, Recorder, Var, last_reads, vars_in
 
 __all__ = ["Program"]
 
@@ -85,20 +85,15 @@ def _memory_plan(
 ) -> _MemoryPlan:
     plan = _MemoryPlan()
     kept = {o for o in outputs if isinstance(o, int)}
-    last: dict[int, int] = {}
+    last = last_reads(nodes)
     for i, node in enumerate(nodes):
-        for v in node.reads():
-            last[v] = i
         for o in node.outs:
-            last.setdefault(o, i)
+            last.setdefault(o, i)  # results nothing reads are dropped at once
     for v, i in last.items():
         if v not in kept:
             plan.drop_after.setdefault(i, []).append(v)
     if rec is None:
         return plan
-    family_size: dict[int, int] = {}
-    for r in rec.root.values():
-        family_size[r] = family_size.get(r, 0) + 1
     fresh: set[int] = set()  # buffers a ufunc call of the program made, viewed by nothing else
     inputs_set = set(inputs)
     for i, node in enumerate(nodes):
@@ -106,7 +101,7 @@ def _memory_plan(
             continue
         out = node.outs[0]
         shape, dtype = rec.meta[out]
-        if rec.root[out] != out or family_size[out] != 1 or rec.is_written(out):
+        if not rec.sole_owner(out) or rec.is_written(out):
             continue
         fresh.add(out)
         if math.prod(shape) < REUSE_FROM:
@@ -151,7 +146,7 @@ class _Writer:
             return "..." if t is Ellipsis else repr(t)
         if cls is float and math.isfinite(t):
             return repr(t)
-        if _has_var(t):
+        if vars_in(t):
             if cls is tuple:
                 return "(" + "".join(self.expr(x) + ", " for x in t) + ")"
             if cls is list:
@@ -163,19 +158,6 @@ class _Writer:
                 items = ", ".join(f"{self.expr(k)}: {self.expr(v)}" for k, v in t.items())
                 return "{" + items + "}"
         return self.name_of(t, "c")
-
-
-def _has_var(t: Any) -> bool:
-    cls = t.__class__
-    if cls is Var:
-        return True
-    if cls is tuple or cls is list:
-        return any(_has_var(x) for x in t)
-    if cls is dict:
-        return any(_has_var(x) for x in t.values())
-    if cls is slice:
-        return _has_var((t.start, t.stop, t.step))
-    return False
 
 
 def _compile(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,8 @@ __all__ = [
     "is_traced",
     "any_true",
     "all_true",
+    "vars_in",
+    "last_reads",
 ]
 
 _NDARRAY = np.ndarray
@@ -94,6 +96,22 @@ class Node:
         _collect_vars(self.kwargs, found)
         return found
 
+
+def vars_in(template: Any) -> list[int]:
+    """Numbers of the variables a template (of arguments) mentions."""
+    found: list[int] = []
+    _collect_vars(template, found)
+    return found
+
+
+def last_reads(nodes: Sequence[Node]) -> dict[int, int]:
+    """For each variable the nodes read, the index of the last node that reads it."""
+    last: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        for v in node.reads():
+            last[v] = i
+    return last
+
     def __repr__(self) -> str:
         outs = ", ".join(f"v{o}" for o in self.outs) or "_"
         return f"{outs} = {self.name}{self.args!r}"
@@ -139,6 +157,7 @@ class Recorder:
         self._taint = False
         self._read: list[tuple[int, np.ndarray]] = []
         self._consts: list[np.ndarray] = []
+        self._family_sizes: dict[int, int] | None = None  # counted once recording is over
 
     def new_var(self) -> int:
         n = self.n_vars
@@ -159,6 +178,15 @@ class Recorder:
     def is_tainted(self, var: int) -> bool:
         """Whether the value of ``var`` may depend on the inputs."""
         return var in self.tainted or self.root[var] in self.tainted_roots
+
+    def sole_owner(self, var: int) -> bool:
+        """Whether ``var`` holds a buffer of its own that no other variable views."""
+        sizes = self._family_sizes
+        if sizes is None:
+            sizes = self._family_sizes = {}
+            for r in self.root.values():
+                sizes[r] = sizes.get(r, 0) + 1
+        return self.root[var] == var and sizes[var] == 1
 
     def is_written(self, var: int) -> bool:
         """Whether the memory of ``var`` is written in place anywhere in the program."""
