@@ -22,6 +22,10 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any, TypeVar
 
+# The engine and the ops build on this module; the few of their functions it calls are looked
+# up through the package when called (importing them here would be circular).
+import tapegrad as _tapegrad
+
 __all__ = [
     "Entry",
     "new_entry",
@@ -399,8 +403,6 @@ def sweep(
     dict
         Slot to cotangent, for the wanted slots (or for all leaves reached).
     """
-    from .engine import rewrap_saved
-
     cots: dict[int, Any] = {}
     hi = -1
     for e, k, g in roots:
@@ -467,7 +469,7 @@ def sweep(
             if SAVED_HOOKS[1]:
                 saved = unpack_saved(saved)
             if create_graph:
-                saved = rewrap_saved(e, saved)
+                saved = _tapegrad.engine.rewrap_saved(e, saved)
         if e[LEAVES] is not None and accumulate:
             for s, leaf in e[LEAVES]:
                 leaf_map[s] = leaf
@@ -559,8 +561,7 @@ def _sweep_broadcast_inputs(
 ) -> None:
     """The input loop of the sweep for an entry whose inputs were broadcast: cotangents are
     summed back to each input's shape."""
-    from .ops._broadcast import unbroadcast
-
+    unbroadcast = _tapegrad.ops._broadcast.unbroadcast
     bshapes = e[BSHAPES]
     for k, (s, rule) in enumerate(zip(e[INS], e[PRIM].vjp)):
         if s is None or rule is None or s < floor:
@@ -609,9 +610,7 @@ def _apply_output_extras(
 
 
 def _deliver_to_leaf(leaf: Any, g: Any, create_graph: bool, aliased: bool) -> None:
-    from .engine import accumulate_grad
-
-    accumulate_grad(leaf, g, create_graph, aliased)
+    _tapegrad.engine.accumulate_grad(leaf, g, create_graph, aliased)
 
 
 def pack_saved(saved: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -342,9 +342,7 @@ class Tensor:
         >>> x.grad
         tensor([2., 0., 6.])
         """
-        from .engine import run_backward
-
-        run_backward([self], [gradient], retain_graph, create_graph, inputs)
+        _engine.run_backward([self], [gradient], retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ array attributes
 
@@ -582,22 +580,16 @@ class Tensor:
     # ------------------------------------------------------------------ in place
 
     def _check_inplace(self) -> None:
-        from .inplace import check_inplace
-
-        check_inplace(self)
+        _inplace.check_inplace(self)
 
     def _inplace(self, op: Callable[..., Any], *others: Any) -> Tensor:
-        from .inplace import apply_inplace
-
-        return apply_inplace(self, op, *others)
+        return _inplace.apply_inplace(self, op, *others)
 
     def _arith_(self, name: str, other: Any) -> Tensor:
         """In-place arithmetic: a direct ufunc call when nothing needs recording."""
-        from .inplace import apply_inplace, apply_inplace_fast
-
         if not _state.grad_enabled or not _needs_record(self, other):
-            return apply_inplace_fast(self, name, other)
-        return apply_inplace(self, getattr(_OPS, name), other)
+            return _inplace.apply_inplace_fast(self, name, other)
+        return _inplace.apply_inplace(self, getattr(_OPS, name), other)
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (``ZeroBackward0`` when recorded)."""
@@ -659,9 +651,7 @@ class Tensor:
         return self.pow_(other)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        from .inplace import setitem
-
-        setitem(self, index, value)
+        _inplace.setitem(self, index, value)
 
 
 def _needs_record(t: Tensor, other: Any) -> bool:
@@ -845,6 +835,8 @@ _OPS = _OpsNamespace()
 
 from collections import namedtuple  # noqa: E402
 
+from . import engine as _engine  # noqa: E402
+from . import inplace as _inplace  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _ix  # noqa: E402
 from .ops import linalg as _la  # noqa: E402

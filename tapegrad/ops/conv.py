@@ -36,6 +36,7 @@ import numpy as np
 
 from ..primitive import Primitive, bind
 from ..replay.trace import any_true
+from ..tensor import Tensor
 from .index import getitem, scatter
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, transpose
@@ -479,8 +480,6 @@ def _pool_fwd(
 
 
 def _raw(v: Any) -> Any:
-    from ..tensor import Tensor
-
     return v.data if isinstance(v, Tensor) else v
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..primitive import OUT, Primitive, binary_op, bind, bind2, unary_op
 from ..replay.trace import all_true, any_true
+from ..tensor import Tensor
 
 __all__ = [
     "add",
@@ -767,7 +768,6 @@ MINIMUM = Primitive(
 
 def _astype_like(mask: Any, like: Any) -> Any:
     """A constant mask in the dtype of ``like`` (masks carry no gradient)."""
-    from ..tensor import Tensor
 
     raw = mask.data if isinstance(mask, Tensor) else mask
     dtype = like.dtype
@@ -801,14 +801,11 @@ def _where_tangent(c: Any, ta: Any, tb: Any) -> Any:
 
 
 def _raw(x: Any) -> Any:
-    from ..tensor import Tensor
-
     return x.data if isinstance(x, Tensor) else x
 
 
 def _compare(ufunc_name: str, a: Any, b: Any) -> Any:
     from ..backend import namespace
-    from ..tensor import Tensor
 
     if getattr(a, "_batched", False) or getattr(b, "_batched", False):
         from ..batching import compare  # inside vmap: keep the batch axis
@@ -881,14 +878,16 @@ negative = unary_op(NEGATIVE, "negative", "``-x``.")
 
 def power(x: Any, y: Any) -> Any:
     """``x ** y``; the tensor (if any) decides PyTorch's node name (PowBackward0/1/2)."""
-    from ..tensor import Tensor
 
     xt = isinstance(x, Tensor)
     yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
     out = bind(POWER, (x, y), {"kind": kind} if kind != 1 else None)
     if xt != yt and isinstance(out, Tensor) and out.dtype == _F64:
-        return _torch_promote(out, x if xt else y, y if xt else x)
+        tensor, other = (x, y) if xt else (y, x)
+        if other.__class__ in (int, float) and tensor.data.dtype == _F64:
+            return out  # a float64 tensor and a Python number: float64 in PyTorch too
+        return _torch_promote(out, tensor, other)
     return out
 
 
@@ -906,7 +905,6 @@ def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:
 
 def remainder(a: Any, b: Any) -> Any:
     """``a % b`` (Python's sign convention, as NumPy and PyTorch)."""
-    from ..tensor import Tensor
 
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and not hasattr(b, "shape"):
         return bind2(REMAINDER_SCALAR, a, b)
@@ -1187,8 +1185,6 @@ sinc = unary_op(
 
 
 def _is_tensor(v: Any) -> bool:
-    from ..tensor import Tensor
-
     return isinstance(v, Tensor)
 
 

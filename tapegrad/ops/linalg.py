@@ -37,9 +37,10 @@ import numpy as np
 
 from ..backend import namespace
 from ..primitive import OUT, Primitive, bind
+from ..tensor import Tensor
 from ._broadcast import unbroadcast
 from .elementwise import abs as _abs
-from .elementwise import exp, negative, where
+from .elementwise import exp, multiply, negative, where
 from .index import getitem
 from .reduce import amax, amin, normalize_axis, vector_norm
 from .reduce import norm as _reduce_norm
@@ -108,7 +109,6 @@ def _arr(x: Any) -> Any:
 
 def _raw(x: Any) -> Any:
     """The array under a tensor (the whole batch under a batched value)."""
-    from ..tensor import Tensor
 
     return x.data if isinstance(x, Tensor) else x
 
@@ -423,7 +423,6 @@ def dot(a: Any, b: Any) -> Any:
     >>> x.grad
     tensor([2., 4.])
     """
-    from .elementwise import multiply
 
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)
@@ -446,7 +445,6 @@ def inner(a: Any, b: Any) -> Any:
     >>> inner(np.eye(2), np.array([3.0, 4.0]))
     array([3., 4.])
     """
-    from .elementwise import multiply
 
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)
@@ -490,7 +488,6 @@ def outer(a: Any, b: Any) -> Any:
     array([[  1.,  10., 100.],
            [  2.,  20., 200.]])
     """
-    from .elementwise import multiply
 
     a, b = _arr(a), _arr(b)
     na = int(np.prod(_shape(a), dtype=np.int64))
@@ -508,7 +505,6 @@ def kron(a: Any, b: Any) -> Any:
     array([[1., 2., 0., 0.],
            [0., 0., 1., 2.]])
     """
-    from .elementwise import multiply
 
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)

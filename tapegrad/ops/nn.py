@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..primitive import Primitive, bind
+from ..tensor import Tensor
 from .elementwise import exp, log, log1p, maximum, negative, sigmoid, softplus
 from .reduce import normalize_axis, sum
+from .shape import broadcast_to, reshape, transpose
 
 __all__ = [
     "log_softmax",
@@ -29,8 +31,6 @@ __all__ = [
 def _spread(reduced: Any, like: Any) -> Any:
     """A reduced term broadcast to the full shape, so that the tangent of the difference
     keeps that shape even when only this term carries a tangent (nested forward mode)."""
-    from .shape import broadcast_to
-
     return broadcast_to(reduced, tuple(like.shape))
 
 
@@ -100,9 +100,7 @@ def _nll_vjp(
     g: Any, logp: Any, out: Any, target: Any, weight: Any, reduction: str, ignore_index: int
 ) -> Any:
     from ..backend import namespace
-    from ..tensor import Tensor
     from .index import scatter
-    from .shape import reshape
 
     raw = logp.data if isinstance(logp, Tensor) else logp
     xp = namespace(raw)
@@ -123,7 +121,6 @@ def _nll_jvp(
     t: Any, logp: Any, out: Any, target: Any, weight: Any, reduction: str, ignore_index: int
 ) -> Any:
     from ..backend import namespace
-    from ..tensor import Tensor
     from .index import getitem
 
     raw = logp.data if isinstance(logp, Tensor) else logp
@@ -153,7 +150,6 @@ def nll_loss(
     logp: Any, target: Any, weight: Any = None, reduction: str = "mean", ignore_index: int = -100
 ) -> Any:
     """Negative log-likelihood of class ``target`` under log-probabilities ``logp`` (N, C)."""
-    from ..tensor import Tensor
 
     t = target.data if isinstance(target, Tensor) else target
     w = weight.data if isinstance(weight, Tensor) else weight
@@ -254,7 +250,6 @@ def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Any:
     """Binary cross-entropy on logits, ``-[y log σ(x) + (1-y) log(1-σ(x))]``, stable."""
-    from ..tensor import Tensor
 
     if tuple(getattr(target, "shape", ())) != tuple(input.shape):
         raise ValueError(
@@ -341,7 +336,6 @@ def binary_cross_entropy(
     >>> binary_cross_entropy(np.array([0.5, 1.0]), np.array([1.0, 0.0]), reduction="none")
     array([  0.69314718, 100.        ])
     """
-    from ..tensor import Tensor
 
     if tuple(getattr(target, "shape", ())) != tuple(input.shape):
         raise ValueError(
@@ -358,7 +352,6 @@ def binary_cross_entropy(
 def _bce_prob_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
     """Batching: per-example losses of the whole batch at once, reduced per example."""
     from .reduce import mean
-    from .shape import broadcast_to, reshape, transpose
 
     size = next(tuple(v.shape)[d] for v, d in zip(vals, dims) if d is not None)
 

@@ -25,8 +25,10 @@ import numpy as np
 from ..backend import namespace
 from ..primitive import OUT, Primitive, bind
 from ..replay.trace import any_true, is_traced
+from ..tensor import Tensor
 from .elementwise import _raw, equal, exp, power, sign, subtract, where
 from .elementwise import abs as _abs
+from .shape import astype, broadcast_to, reshape, transpose
 
 __all__ = [
     "sum",
@@ -68,8 +70,6 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 def _restore(g: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast a reduced cotangent back to the input's ``shape``."""
-    from .shape import broadcast_to, reshape
-
     if not keepdims and axes:
         g = reshape(g, _kept_shape(shape, axes))
     return broadcast_to(g, shape)
@@ -122,8 +122,6 @@ MEAN = Primitive(
 
 def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, shape: Any, **_: Any) -> Any:
     """Cotangent of max/min over ``axis``: shared evenly among the tied extreme elements."""
-    from .shape import reshape
-
     o = out if keepdims else reshape(out, _kept_shape(shape, axis))
     mask = equal(x, o)
     raw_mask = mask.data if hasattr(mask, "_slot") else mask
@@ -133,8 +131,6 @@ def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, shape: Any
 
 
 def _extreme_jvp(t: Any, x: Any, out: Any, axis: Any, keepdims: bool, shape: Any, **_: Any) -> Any:
-    from .shape import reshape
-
     o = out if keepdims else reshape(out, _kept_shape(shape, axis))
     mask = equal(x, o)
     raw_mask = mask.data if hasattr(mask, "_slot") else mask
@@ -174,15 +170,11 @@ def _logsumexp_fwd(xp: Any, x: Any, axis: Any, keepdims: bool, shape: Any) -> An
 
 
 def _logsumexp_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, shape: Any) -> Any:
-    from .shape import reshape
-
     o = out if keepdims else reshape(out, _kept_shape(shape, axis))
     return _restore(g, shape, axis, keepdims) * exp(subtract(x, o))
 
 
 def _logsumexp_jvp(t: Any, x: Any, out: Any, axis: Any, keepdims: bool, shape: Any) -> Any:
-    from .shape import reshape
-
     o = out if keepdims else reshape(out, _kept_shape(shape, axis))
     return sum(t[0] * exp(subtract(x, o)), axis, keepdims)
 
@@ -202,8 +194,6 @@ LOGSUMEXP = Primitive(
 
 def _kept(out: Any, shape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool) -> Any:
     """A reduction's output with the reduced axes kept (as length-1 axes)."""
-    from .shape import reshape
-
     return out if keepdims else reshape(out, _kept_shape(shape, axis))
 
 
@@ -226,8 +216,6 @@ def _products_of_others(x: Any, axis: tuple[int, ...], shape: tuple[int, ...]) -
     """For each element, the product of the other elements of its lane over ``axis``: the
     exclusive products from the lane's start times those from its end. Only products, so
     exact with zeros and denormals, and so are its derivatives."""
-    from .shape import reshape, transpose
-
     nd = len(shape)
     kept = tuple(a for a in range(nd) if a not in axis)
     perm = kept + tuple(axis)
@@ -418,8 +406,6 @@ def _scan_sum(x: Any, axis: int, reverse: bool) -> Any:
 
 
 def _is_tensor(x: Any) -> bool:
-    from ..tensor import Tensor
-
     return isinstance(x, Tensor)
 
 
@@ -533,8 +519,6 @@ def _prepare(x: Any, dtype: Any) -> Any:
     if not hasattr(x, "shape"):
         x = np.asarray(x)
     if dtype is not None and np.dtype(dtype) != x.dtype:
-        from .shape import astype
-
         x = astype(x, dtype)
     return x
 
@@ -793,8 +777,6 @@ def norm(
     o = _norm_order(ord)
     x = _prepare(x, None)
     if x.dtype.kind not in "fc":
-        from .shape import astype
-
         x = astype(x, np.float64)
     p = _params(x, axis, keepdims)
     p["ord"] = o
@@ -823,8 +805,6 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, *, out: None = N
 def _scan_input(a: Any, axis: Any, dtype: Any) -> tuple[Any, int]:
     """``a`` ready for a scan and the normalised axis: flattened when ``axis`` is ``None``,
     and a 0-d array seen as 1-d (NumPy's rules)."""
-    from .shape import reshape
-
     a = _prepare(a, dtype)
     shape = tuple(a.shape)
     if axis is None or not shape:
@@ -883,8 +863,6 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: None = None) -> An
 def _batch_first(v: Any, d: int) -> Any:
     if d == 0:
         return v
-    from .shape import transpose
-
     nd = len(v.shape)
     d %= nd
     return transpose(v, (d,) + tuple(i for i in range(nd) if i != d))
