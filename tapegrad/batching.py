@@ -546,11 +546,15 @@ def _moveaxis(v: Any, src: int, dst: int) -> Any:
     dst %= nd
     if src == dst:
         return v
-    order = [i for i in range(nd) if i != src]
-    order.insert(dst, src)
+    if dst == 0:
+        order = (src,) + tuple(range(src)) + tuple(range(src + 1, nd))
+    else:
+        rest = [i for i in range(nd) if i != src]
+        rest.insert(dst, src)
+        order = tuple(rest)
     if v.__class__ is _NDARRAY:
         return v.transpose(order)
-    return _sh.transpose(v, tuple(order))
+    return _sh.transpose(v, order)
 
 
 def _reshape(v: Any, shape: tuple[int, ...]) -> Any:
@@ -600,21 +604,24 @@ def _pad(v: Any, rank: int) -> Any:
 def _aligned(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
     """Batched arguments moved batch-first and padded to a common per-example rank, so that
     NumPy's broadcasting lines their examples up; unbatched ones (right-aligned) as they are."""
+    shapes = [_shape(v) for v in vals]
     rank = 0
-    for v, d in zip(vals, dims):
-        r = len(_shape(v)) - (d is not None)
+    for s, d in zip(shapes, dims):
+        r = len(s) - (d is not None)
         if r > rank:
             rank = r
     out = []
-    for v, d in zip(vals, dims):
+    for v, s, d in zip(vals, shapes, dims):
         if d is None:
             out.append(v)
-        else:
-            if d:
-                v = _moveaxis(v, d, 0)
-            if len(_shape(v)) - 1 < rank:
-                v = _pad(v, rank)
-            out.append(v)
+            continue
+        if d:
+            v = _moveaxis(v, d, 0)
+            s = (s[d],) + s[:d] + s[d + 1 :]
+        missing = rank + 1 - len(s)
+        if missing > 0:
+            v = _reshape(v, (s[0],) + (1,) * missing + s[1:])
+        out.append(v)
     return out
 
 
@@ -639,14 +646,13 @@ def _elementwise_rule(prim: Primitive) -> Rule:
 
     def rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
         args = _aligned(vals, dims)
-        if (
-            params is None
-            and np_fwd is not None
-            and all(
-                a.__class__ is _NDARRAY or a.__class__ is float or a.__class__ is int for a in args
-            )
-        ):
-            return np_fwd(*args), 0
+        if params is None and np_fwd is not None:
+            for a in args:
+                c = a.__class__
+                if c is not _NDARRAY and c is not float and c is not int:
+                    break
+            else:
+                return np_fwd(*args), 0
         return bind(prim, args, params), 0
 
     return rule
@@ -1000,9 +1006,55 @@ def _extreme(
 # ---------------------------------------------------------------------- rules: linear algebra
 
 
+#: Read-only identity matrices by ``(size, dtype)``: the standard bases that ``jacfwd`` and
+#: ``jacrev`` push through a function. The matmul rule recognises them by identity (``is``),
+#: so only arrays made by :func:`_identity` take its shortcut.
+_EYES: dict[tuple[int, np.dtype], np.ndarray] = {}
+#: Identities of more elements than this are made per call, not kept.
+_EYE_CACHE_ELEMENTS = 1 << 20
+_EYE_CACHE_ENTRIES = 32
+
+
+def _identity(n: int, dtype: Any) -> np.ndarray:
+    """The ``n x n`` identity of ``dtype`` as a read-only NumPy array, shared while small."""
+    key = (n, np.dtype(dtype))
+    eye = _EYES.get(key)
+    if eye is None:
+        eye = np.eye(n, dtype=key[1])
+        eye.flags.writeable = False
+        if n * n <= _EYE_CACHE_ELEMENTS and len(_EYES) < _EYE_CACHE_ENTRIES:
+            _EYES[key] = eye
+    return eye
+
+
+def _is_identity(v: Any) -> bool:
+    """Whether ``v`` is one of the cached identities (so its examples are the unit vectors)."""
+    return v.__class__ is _NDARRAY and v.ndim == 2 and _EYES.get((v.shape[0], v.dtype)) is v
+
+
+def _unit_product(vals: list[Any], dims: list[Any]) -> tuple[Any, Any] | None:
+    """``matmul`` where one operand is a batch of unit vectors (a cached identity: example
+    ``i`` is ``e_i``) and the other an unbatched array: example ``i`` of ``a @ e_i`` is column
+    ``i`` of ``a`` and of ``e_i @ b`` row ``i`` of ``b``, so the result is a copy of the other
+    operand with the right axis as batch axis, without the ``n x n`` product. (Its entries are
+    exact: ``eye @ a`` can also hold NaN where ``a`` has infinities, from ``0 * inf``.)
+    ``None`` when the shortcut does not apply."""
+    a, b = vals
+    da, db = dims
+    if da is None and db is not None and a.__class__ is _NDARRAY and _is_identity(b):
+        return a.astype(np.result_type(a.dtype, b.dtype)), a.ndim - 1
+    if db is None and da is not None and b.__class__ is _NDARRAY and _is_identity(a):
+        return b.astype(np.result_type(a.dtype, b.dtype)), max(b.ndim - 2, 0)
+    return None
+
+
 def _matmul_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
     a, b = vals
     da, db = dims
+    if (da is None or db is None) and _EYES:
+        unit = _unit_product(vals, dims)
+        if unit is not None:
+            return unit
     sa, sb = tuple(params["sa"]), tuple(params["sb"])
     mm = _mm
     if db is None:

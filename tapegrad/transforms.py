@@ -28,6 +28,7 @@ from .batching import BatchTensor
 from .engine import rewrap_saved
 from .ops.index import getitem as _getitem
 from .ops.shape import astype as _astype
+from .ops.shape import clone as _clone
 from .ops.shape import reshape as _reshape
 from .ops.shape import transpose as _transpose
 from .primitive import Primitive, bind
@@ -676,12 +677,17 @@ def _basis(leaves: Sequence[Any], who: str) -> tuple[list[Any], list[int]]:
     """For leaves of sizes n_i (N in all): arrays of shape (N, *shape_i) holding the rows of
     the N x N identity that belong to each leaf."""
     shapes = [tuple(getattr(x, "shape", ())) for x in leaves]
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [_numel(s) for s in shapes]
     total = sum(sizes)
     if len(leaves) == 1:
         xp = _xp_of(leaves[0])
-        eye = xp.eye(total, dtype=_float_leaf(leaves[0], who))
-        return [eye.reshape((total,) + shapes[0])], sizes
+        dtype = _float_leaf(leaves[0], who)
+        if xp is not np:
+            return [xp.eye(total, dtype=dtype).reshape((total,) + shapes[0])], sizes
+        # The shared read-only identity; a 1-D leaf gets that very array, which the matmul
+        # batching rule recognises (it skips the product with the identity).
+        eye = _b._identity(total, dtype)
+        return [eye if shapes[0] == (total,) else eye.reshape((total,) + shapes[0])], sizes
     out = []
     off = 0
     for x, s, n in zip(leaves, shapes, sizes):
@@ -691,6 +697,13 @@ def _basis(leaves: Sequence[Any], who: str) -> tuple[list[Any], list[int]]:
         out.append(block.reshape((total,) + s))
         off += n
     return out, sizes
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for k in shape:
+        n *= k
+    return n
 
 
 def _rows(c: Any, off: int, n: int, total: int) -> Any:
@@ -713,9 +726,32 @@ def _first_to_last(c: Any) -> Any:
     nd = len(tuple(c.shape))
     if nd < 2:
         return c
+    order = tuple(range(1, nd)) + (0,)
     if c.__class__ is _NDARRAY:
-        return np.moveaxis(c, 0, -1)
-    return _transpose(c, tuple(range(1, nd)) + (0,))
+        return c.transpose(order)
+    return _transpose(c, order)
+
+
+def _map_basis(fun: Callable[[Any], Any], td: Any, basis: list[Any], total: int) -> Any:
+    """``vmap(fun)(tree_unflatten(td, basis))`` for basis leaves batched along axis 0 (all of
+    size ``total``), without building a ``vmap`` wrapper and checking its axes per call."""
+    with _b.new_level(total) as level:
+        out = fun(tree_unflatten(td, [_b._bt(v, 0, level) for v in basis]))
+        leaves, out_def = tree_flatten(out)
+        results = [_vmap_output(o, 0, level, total) for o in leaves]
+    return tree_unflatten(out_def, results)
+
+
+def _writable(c: Any) -> Any:
+    """``c``, copied when its array is read-only: a view of the shared basis (a function that
+    passes its input through) or a broadcast must not reach the caller as a Jacobian."""
+    if c.__class__ is _NDARRAY:
+        return c if c.flags.writeable else c.copy()
+    if isinstance(c, Tensor) and not isinstance(c, BatchTensor):
+        d = c.data
+        if d.__class__ is _NDARRAY and not d.flags.writeable:
+            return _clone(c) if c._slot is not None else Tensor._make(d.copy())
+    return c
 
 
 def _partial(fun: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...]) -> Any:
@@ -749,7 +785,7 @@ def jacrev(
         out_leaves, out_def = tree_flatten(out)
         basis, sizes = _basis(out_leaves, "jacrev")
         total = sum(sizes)
-        cots = vmap(pullback)(tree_unflatten(out_def, basis))
+        cots = _map_basis(pullback, out_def, basis, total)
         per_num = [tree_flatten(c) for c in cots]
         jac_leaves = []
         off = 0
@@ -758,7 +794,7 @@ def jacrev(
             trees = []
             for c_leaves, td in per_num:
                 blocks = [
-                    _reshape_to(_rows(c, off, n, total), oshape + tuple(c.shape)[1:])
+                    _writable(_reshape_to(_rows(c, off, n, total), oshape + tuple(c.shape)[1:]))
                     for c in c_leaves
                 ]
                 trees.append(tree_unflatten(td, blocks))
@@ -818,7 +854,8 @@ def jacfwd(
                 blocks = []
                 for x, n in zip(ls, sizes[k : k + len(ls)]):
                     block = _first_to_last(_rows(t, off, n, total))
-                    blocks.append(_reshape_to(block, oshape + tuple(getattr(x, "shape", ()))))
+                    block = _reshape_to(block, oshape + tuple(getattr(x, "shape", ())))
+                    blocks.append(_writable(block))
                     off += n
                 trees.append(tree_unflatten(td, blocks))
                 k += len(ls)
