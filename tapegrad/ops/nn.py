@@ -175,15 +175,27 @@ def nll_loss(
 def _bce_fwd(xp: Any, x: Any, y: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
     # softplus(-x) = log(1 + exp(-x)), stable
     sp = xp.logaddexp(0, -x).astype(x.dtype, copy=False)
-    coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-    loss = (1 - y) * x + coef * sp
+    if pos_weight is not None:
+        sp = (1 + (pos_weight - 1) * y) * sp
+    loss = (1 - y) * x + sp
     if weight is not None:
         loss = loss * weight
     if reduction == "none":
         return loss
     if reduction == "sum":
         return xp.sum(loss)
-    return xp.mean(loss)
+    return _mean_all(xp, loss)
+
+
+def _mean_all(xp: Any, a: Any) -> Any:
+    """``xp.mean(a)``; for float32/float64 NumPy arrays, the same sum and division without
+    the Python layers of ``np.mean`` (small losses are called often)."""
+    if a.__class__ is np.ndarray and a.dtype in _SUM_THEN_DIVIDE and a.size:
+        return a.sum() / a.size
+    return xp.mean(a)
+
+
+_SUM_THEN_DIVIDE = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
@@ -198,8 +210,8 @@ def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
 def _bce_grad_x(
     g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str
 ) -> Any:
-    coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-    d = (1 - y) - coef * sigmoid(negative(x))
+    p = sigmoid(negative(x))
+    d = (1 - y) - (p if pos_weight is None else (1 + (pos_weight - 1) * y) * p)
     if weight is not None:
         d = d * weight
     return _bce_scale(g, tuple(x.shape), reduction) * d
