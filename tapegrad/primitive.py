@@ -38,6 +38,8 @@ _F64 = np.dtype(np.float64)
 _C128 = np.dtype(np.complex128)
 _next_slot = new_slot
 _SAVE_ALL = [(True,) * (n + 1) for n in range(16)]
+#: Residuals of at least this many elements count towards the tape's early pruning.
+_LARGE = 1 << 15
 # Host values the NumPy shortcut of a primitive accepts directly.
 _HOST = frozenset(
     {
@@ -92,6 +94,12 @@ class Primitive:
     np_fwd : str or callable, optional
         The forward on NumPy arrays without parameters, named by its NumPy function (``"sin"``):
         a shortcut the hot path takes for host data.
+    vjp_into : sequence of callables or None, optional
+        Rules like ``vjp`` that may write their result into the cotangent ``g`` itself. The
+        sweep calls one instead of the matching ``vjp`` rule when ``g`` is a large NumPy array
+        that nothing but the sweep refers to and the entry differentiates that input alone:
+        that saves allocating (and first touching) a new buffer. Each must still return the
+        cotangent, computing a new array where ``g``'s shape or dtype cannot hold it.
     """
 
     __slots__ = (
@@ -109,6 +117,7 @@ class Primitive:
         "graph_inputs",
         "plan1",
         "plan2",
+        "vjp_into",
         "_plans",
         "__weakref__",
     )
@@ -127,6 +136,7 @@ class Primitive:
         view: bool = False,
         np_fwd: Callable[..., Any] | str | None = None,
         graph_inputs: Sequence[int] | Callable[[Any], Sequence[int]] | None = None,
+        vjp_into: Sequence[Callable[..., Any] | None] | None = None,
     ) -> None:
         self.name = name
         self.fwd = fwd
@@ -141,6 +151,7 @@ class Primitive:
         # Arithmetic keeps integer tensors with Python floats in float32, as PyTorch does.
         self.promotes = broadcasting and nout == 1
         self.graph_inputs = graph_inputs
+        self.vjp_into = tuple(vjp_into) if vjp_into is not None else None
         self._plans: dict[tuple[int, int], tuple[bool, ...]] = {}
         # Save plans of the hot paths, by which arguments require grad.
         self.plan1 = self._plan_or_none(1, (1,))
@@ -350,8 +361,11 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
         e[SAVED] = (None, out)
         t._version = oc = [0]
         e[VERS] = ((oc, 0, 1),)
-    if _SAVED_HOOKS[0] and e[SAVED] is not None:
-        e[SAVED] = _pack_saved(e[SAVED])
+    if e[SAVED] is not None:
+        if d.size >= _LARGE:
+            tape.note_saved(d.nbytes)
+        if _SAVED_HOOKS[0]:
+            e[SAVED] = _pack_saved(e[SAVED])
     entries = tape.entries
     e[POS] = n = len(entries)
     entries.append(e)
@@ -456,6 +470,8 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
             t._version = oc = [0]
             vers += ((oc, 0, 2),)
         e[VERS] = vers
+        if out.size >= _LARGE:
+            tape.note_saved(out.nbytes)
         if _SAVED_HOOKS[0]:
             e[SAVED] = _pack_saved(e[SAVED])
     entries = tape.entries
@@ -549,6 +565,10 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
     Tensors in ``args`` are unwrapped; the result is a tensor if any argument was one, else a
     raw array. ``params`` are static keyword parameters passed to the forward and the rules.
     """
+    if len(args) == 1:
+        x = args[0]
+        if x.__class__ is Tensor and prim.plan1 is not None and prim.nout == 1:
+            return _bind1(x, prim, params)  # the one-tensor hot path (parameters allowed)
     for a in args:
         if getattr(a, "_batched", False):
             # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).
@@ -683,6 +703,9 @@ def _record(
             saved.append(None)
         e[SAVED] = tuple(saved)
         e[VERS] = tuple(vers)
+        large = sum(v.nbytes for v in saved if getattr(v, "size", 0) >= _LARGE)
+        if large:
+            _state.tape.note_saved(large)
         if _SAVED_HOOKS[0]:
             e[SAVED] = _pack_saved(e[SAVED])
     _append(e)

@@ -112,6 +112,7 @@ class Tape:
     __slots__ = (
         "entries",
         "next_prune",
+        "large_saved",
         "recorders",
         "grad_enabled",
         "save_all",
@@ -120,10 +121,13 @@ class Tape:
     )
 
     PRUNE_FLOOR = 2048
+    #: Bytes of large residuals saved since the last prune that make the next append prune.
+    PRUNE_BYTES = 64 << 20
 
     def __init__(self) -> None:
         self.entries: list[Entry | None] = []
         self.next_prune = self.PRUNE_FLOOR
+        self.large_saved = 0
         self.recorders: list[list[Entry]] = []
         # The thread's recording state lives on its tape, so the hot path reads one
         # thread-local (the tape) and then plain attributes.
@@ -144,6 +148,15 @@ class Tape:
                 rec.append(e)
         if e[POS] >= self.next_prune:
             self.prune()
+
+    def note_saved(self, nbytes: int) -> None:
+        """Count a large residual just saved. Entries nothing refers to any more (the graph of
+        a forward pass whose result was dropped) hold their residuals until a prune; pruning
+        by bytes as well as by count bounds that memory, as PyTorch frees such graphs at once.
+        """
+        self.large_saved += nbytes
+        if self.large_saved >= self.PRUNE_BYTES:
+            self.next_prune = 0  # the append that follows prunes
 
     def __len__(self) -> int:
         return sum(1 for e in self.entries if e is not None)
@@ -168,6 +181,7 @@ class Tape:
             x[POS] = i
         self.entries = live
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
+        self.large_saved = 0
 
     def drop_swept(self, lo: int, hi: int) -> None:
         """Take the entries a sweep consumed (marked ``pos == _SWEPT``) in ``[lo, hi]`` off
@@ -475,7 +489,16 @@ def sweep(
                 leaf_map[s] = leaf
         params = e[PARAMS]
         if e[BSHAPES] is None:
-            for s, rule in zip(e[INS], e[PRIM].vjp):
+            prim = e[PRIM]
+            rules = prim.vjp
+            if (
+                prim.vjp_into is not None
+                and g.__class__ is _NDARRAY
+                and g.size >= INPLACE_MIN
+                and sole_large(g)
+            ):
+                rules = _into_rules(prim, e[INS], floor)
+            for s, rule in zip(e[INS], rules):
                 if s is None or rule is None or s < floor:
                     continue
                 gk = rule(g, *saved) if params is None else rule(g, *saved, **params)
@@ -488,6 +511,16 @@ def sweep(
                     cots[s] = gk
                 elif id(prev) in owned:
                     prev += gk
+                elif (
+                    gk.__class__ is _NDARRAY
+                    and gk.size >= INPLACE_MIN
+                    and sole_large(gk)
+                    and gk.shape == prev.shape
+                    and gk.dtype == prev.dtype
+                ):
+                    gk += prev  # a new array only this sweep holds: the sum goes into it
+                    cots[s] = gk
+                    owned[id(gk)] = gk
                 else:
                     cots[s] = acc = prev + gk
                     if acc.__class__ is _NDARRAY:
@@ -575,6 +608,49 @@ def _sweep_broadcast_inputs(
             gk = gk.copy() if not hasattr(gk, "_slot") else gk
         prev = cots.get(s)
         cots[s] = gk if prev is None else prev + gk
+
+
+def _into_rules(prim: Any, ins: tuple[Any, ...], floor: int) -> tuple[Any, ...]:
+    """The entry's VJP rules, with the rule that may write into the cotangent in place of the
+    plain one when the sweep differentiates only that one input (no other rule then reads the
+    cotangent, or hands it on as its own)."""
+    rules = prim.vjp
+    only = -1
+    for k, s in enumerate(ins):
+        if s is not None and rules[k] is not None and s >= floor:
+            if only >= 0:
+                return rules
+            only = k
+    into = prim.vjp_into[only] if only >= 0 else None
+    return rules if into is None else rules[:only] + (into,) + rules[only + 1 :]
+
+
+#: Cotangents from this many elements up are worth writing into (a new buffer of that size
+#: costs more to allocate and touch than the bookkeeping that avoids it).
+INPLACE_MIN = 1 << 15
+# Whether ``sys.getrefcount`` counts every reference. CPython up to 3.13 does; later versions
+# may leave references from the interpreter's stack uncounted, so nothing is written in place.
+_EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+_getrefcount = sys.getrefcount
+
+
+def sole_large(a: Any) -> bool:
+    """True for a large, writable, floating NumPy array that owns its data and that nothing
+    refers to but the caller's one variable: the caller may overwrite it.
+
+    The references counted are that variable, this function's parameter and
+    ``getrefcount``'s argument. A view, an array held in a list, a dict, a tensor or a second
+    variable, or one a hook kept, has more (or a base) and is left alone.
+    """
+    return (
+        a.__class__ is _NDARRAY
+        and a.size >= INPLACE_MIN
+        and _EXACT_REFCOUNTS
+        and a.base is None
+        and a.dtype.kind in "fc"
+        and a.flags.writeable
+        and _getrefcount(a) == 3
+    )
 
 
 class _NeverOwned(dict):

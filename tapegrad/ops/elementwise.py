@@ -90,8 +90,53 @@ def _unary(
     uses: tuple[int, ...],
     grad_fn: str,
     np_fwd: str | None = None,
+    vjp_into: Any = None,
 ) -> Primitive:
-    return Primitive(name, fwd, (vjp,), jvp, uses=(uses,), grad_fn=grad_fn, np_fwd=np_fwd)
+    return Primitive(
+        name,
+        fwd,
+        (vjp,),
+        jvp,
+        uses=(uses,),
+        grad_fn=grad_fn,
+        np_fwd=np_fwd,
+        vjp_into=None if vjp_into is None else (vjp_into,),
+    )
+
+
+# Rules that write into the cotangent ``g`` (see ``Primitive``'s ``vjp_into``): ``g`` is then a
+# large floating NumPy array that only the sweep holds.
+
+
+def _times_into(g: Any, other: Any) -> Any:
+    """``g * other``, into ``g`` when the product has ``g``'s shape and dtype."""
+    if other.__class__ in (float, int) or (
+        other.__class__ is _NDARRAY and other.shape == g.shape and other.dtype == g.dtype
+    ):
+        return _NP_MULTIPLY(g, other, out=g)
+    return g * other
+
+
+def _over_into(g: Any, other: Any) -> Any:
+    """``g / other``, into ``g`` when the quotient has ``g``'s shape and dtype."""
+    if other.__class__ in (float, int) or (
+        other.__class__ is _NDARRAY and other.shape == g.shape and other.dtype == g.dtype
+    ):
+        return _NP_DIVIDE(g, other, out=g)
+    return g / other
+
+
+def _negated_into(g: Any, *_: Any) -> Any:
+    return _NP_NEGATIVE(g, out=g)
+
+
+def _twice_times_into(g: Any, x: Any) -> Any:
+    """``g * (2 x)`` (the rule of ``x ** 2``) in two passes over ``g`` and no new array."""
+    return _times_into(_times_into(g, x), 2)
+
+
+_NDARRAY = np.ndarray
+_NP_MULTIPLY, _NP_DIVIDE, _NP_NEGATIVE = np.multiply, np.true_divide, np.negative
 
 
 # ---------------------------------------------------------------------- arithmetic
@@ -115,6 +160,7 @@ SUBTRACT = Primitive(
     grad_fn="SubBackward0",
     broadcasting=True,
     np_fwd="subtract",
+    vjp_into=(None, _negated_into),
 )
 # ``2 - x`` is recorded with the tensor first, as PyTorch's rsub: out = b - a.
 RSUB = Primitive(
@@ -126,6 +172,7 @@ RSUB = Primitive(
     grad_fn="RsubBackward1",
     broadcasting=True,
     graph_inputs=(0,),
+    vjp_into=(_negated_into, None),
 )
 MULTIPLY = Primitive(
     "mul",
@@ -138,6 +185,7 @@ MULTIPLY = Primitive(
     grad_fn="MulBackward0",
     broadcasting=True,
     np_fwd="multiply",
+    vjp_into=(lambda g, a, b, out: _times_into(g, b), lambda g, a, b, out: _times_into(g, a)),
 )
 TRUE_DIVIDE = Primitive(
     "div",
@@ -151,6 +199,7 @@ TRUE_DIVIDE = Primitive(
     grad_fn="DivBackward0",
     broadcasting=True,
     np_fwd="true_divide",
+    vjp_into=(lambda g, a, b, out: _over_into(g, b), None),
 )
 NEGATIVE = _unary(
     "neg",
@@ -160,6 +209,7 @@ NEGATIVE = _unary(
     (),
     "NegBackward0",
     "negative",
+    _negated_into,
 )
 
 
@@ -177,6 +227,12 @@ def _pow_grad_base(g: Any, x: Any, y: Any, out: Any) -> Any:
         return g * (y * power(x, y - 1))
     # Where the exponent is 0 the derivative is 0, also at x = 0 (as PyTorch).
     return where(equal(y, 0), 0, g * (y * power(x, y - 1)))
+
+
+def _pow_grad_base_into(g: Any, x: Any, y: Any, out: Any) -> Any:
+    if y.__class__ in (int, float) and y == 2:
+        return _twice_times_into(g, x)
+    return _pow_grad_base(g, x, y, out)
 
 
 def _pow_grad_exponent(g: Any, x: Any, y: Any, out: Any) -> Any:
@@ -211,6 +267,7 @@ POWER = Primitive(
     uses=((0, 1), (0, 1, OUT)),
     grad_fn=_pow_name,
     broadcasting=True,
+    vjp_into=(lambda g, x, y, out, kind=1: _pow_grad_base_into(g, x, y, out), None),
     graph_inputs=lambda p: {0: (0,), 1: (0, 1), 2: (1,)}[p.get("kind", 1) if p else 1],
 )
 
@@ -296,6 +353,7 @@ EXP = _unary(
     (OUT,),
     "ExpBackward0",
     "exp",
+    lambda g, x, out: _times_into(g, out),
 )
 EXPM1 = _unary(
     "expm1",
@@ -377,6 +435,7 @@ SQUARE = _unary(
     (0,),
     "PowBackward0",
     "square",
+    lambda g, x, out: _twice_times_into(g, x),
 )
 ABS = _unary(
     "abs",
