@@ -1022,7 +1022,9 @@ def _identity(n: int, dtype: Any) -> np.ndarray:
     if eye is None:
         eye = np.eye(n, dtype=key[1])
         eye.flags.writeable = False
-        if n * n <= _EYE_CACHE_ELEMENTS and len(_EYES) < _EYE_CACHE_ENTRIES:
+        if n * n <= _EYE_CACHE_ELEMENTS:
+            if len(_EYES) >= _EYE_CACHE_ENTRIES:
+                del _EYES[next(iter(_EYES))]  # the oldest: a long session keeps its fast path
             _EYES[key] = eye
     return eye
 

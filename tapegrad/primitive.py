@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+# vmap's batching rules build on this module: reached through the package when called.
+import tapegrad as _tapegrad
+
 from . import tape as _tape
 from .backend import namespace
 from .tape import OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
@@ -572,9 +575,7 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
     for a in args:
         if getattr(a, "_batched", False):
             # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).
-            from .batching import bind_batched
-
-            return bind_batched(prim, args, params)
+            return _tapegrad.batching.bind_batched(prim, args, params)
     raws = []
     tensors = 0
     tracked = 0

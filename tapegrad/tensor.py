@@ -8,6 +8,7 @@ a primitive from :mod:`tapegrad.ops`.
 
 from __future__ import annotations
 
+import sys as _sys
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -427,14 +428,10 @@ class Tensor:
         return arr.copy() if copy else arr
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .numpy._dispatch import array_ufunc
-
-        return array_ufunc(ufunc, method, inputs, kwargs)
+        return _numpy_dispatch().array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .numpy._dispatch import array_function
-
-        return array_function(func, types, args, kwargs)
+        return _numpy_dispatch().array_function(func, types, args, kwargs)
 
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
         return self.data.__dlpack__(*args, **kwargs)
@@ -652,6 +649,15 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         _inplace.setitem(self, index, value)
+
+
+def _numpy_dispatch() -> Any:
+    """The module behind the NumPy protocols (it builds on this one, so it is found when
+    called; the module table is cheaper than an import statement on every ufunc)."""
+    module = _sys.modules.get("tapegrad.numpy._dispatch")
+    if module is None:
+        from .numpy import _dispatch as module
+    return module
 
 
 def _needs_record(t: Tensor, other: Any) -> bool:

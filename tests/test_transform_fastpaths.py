@@ -330,3 +330,10 @@ def test_hvp_by_reverse_over_reverse() -> None:
     v = RNG.random(6)
     _, pullback = tg.vjp(tg.grad(rosenbrock), x)
     np.testing.assert_allclose(pullback(v)[0], tg.hessian(rosenbrock)(x) @ v, rtol=1e-12)
+
+
+def test_basis_cache_keeps_the_newest_when_full() -> None:
+    for n in range(2, 2 + 2 * tb._EYE_CACHE_ENTRIES):
+        eye = tb._identity(n, np.float64)
+        assert tb._is_identity(eye)  # cached, though more sizes were asked for than it holds
+    assert len(tb._EYES) <= tb._EYE_CACHE_ENTRIES

@@ -203,6 +203,19 @@ def array_ufunc(
     >>> np.add.reduce(tg.tensor([[1.0, 2.0], [3.0, 4.0]]))
     tensor([4., 6.])
     """
+    if method == "__call__" and not kwargs:
+        # The common case (``w @ x``, ``np.sin(x)``): nothing to check.
+        fn = UFUNCS.get(ufunc)
+        if fn is not None:
+            if (
+                len(inputs) == 2
+                and isinstance(inputs[1], Tensor)
+                and not isinstance(inputs[0], Tensor)
+            ):
+                reflected = _REFLECTED.get(ufunc)
+                if reflected is not None:
+                    return getattr(inputs[1], reflected)(inputs[0])
+            return fn(*inputs)
     name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     _check_out(kwargs, name)
     if method == "__call__":
