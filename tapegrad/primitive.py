@@ -273,7 +273,7 @@ def unary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any], Any]:
 
 def binary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any, Any], Any]:
     """The function ``name(a, b)`` of a two-argument primitive (see :func:`unary_op`)."""
-    return _specialise(_bind2, (prim,), name, doc)
+    return _specialise(_bind2, (prim, None), name, doc)
 
 
 def _append(e: Entry) -> None:
@@ -385,12 +385,13 @@ def _after_append(tape: Any, e: Entry) -> None:
         tape.prune()
 
 
-def bind2(prim: Primitive, a: Any, b: Any) -> Any:
-    """``bind`` for two arguments without parameters: the hot path of binary operators."""
-    return _bind2(a, b, prim)
+def bind2(prim: Primitive, a: Any, b: Any, params: dict[str, Any] | None = None) -> Any:
+    """``bind`` for two arguments: the hot path of binary operators (and of ``matmul``, whose
+    ``params`` only name the shapes for its rules)."""
+    return _bind2(a, b, prim, params)
 
 
-def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
+def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any:
     # The body of bind2. Operator methods and the functions of binary primitives are this
     # very code with ``prim`` bound as a default argument (see ``binary_op``), which saves a
     # Python call on every operation.
@@ -398,7 +399,7 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
         ad = a.data
         aslot = a._slot
     elif isinstance(a, Tensor):
-        return bind(prim, (a, b))
+        return bind(prim, (a, b), params)
     else:
         ad = a
         aslot = None
@@ -406,7 +407,7 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
         bd = b.data
         bslot = b._slot
     elif isinstance(b, Tensor):
-        return bind(prim, (a, b))
+        return bind(prim, (a, b), params)
     else:
         bd = b
         bslot = None
@@ -416,7 +417,7 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
         or (ad.__class__ is not _NDARRAY and ad.__class__ not in _HOST)
         or (bd.__class__ is not _NDARRAY and bd.__class__ not in _HOST)
     ):
-        return bind(prim, (a, b))
+        return bind(prim, (a, b), params)
     out = np_fwd(ad, bd)
     if out.__class__ is not _NDARRAY:
         out = _as_array(out, np)
@@ -453,7 +454,7 @@ def _bind2(a: Any, b: Any, prim: Primitive) -> Any:
         if (aslot is not None and ad.shape != oshape) or (bslot is not None and bd.shape != oshape):
             bshapes = (getattr(ad, "shape", ()), getattr(bd, "shape", ()))
     new = _next_slot()
-    e = [prim, (aslot, bslot), (asrc, bsrc), leaves, new, None, None, (), None, bshapes, 0, None]
+    e = [prim, (aslot, bslot), (asrc, bsrc), leaves, new, None, None, (), params, bshapes, 0, None]
     t = _object_new(Tensor)
     t.data = out
     t._slot = new

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import OUT, Primitive, bind
+from ..primitive import OUT, Primitive, bind, bind2
 from ..tensor import Tensor
 from ._broadcast import unbroadcast
 from .elementwise import abs as _abs
@@ -291,6 +291,7 @@ MATMUL = Primitive(
     _jvp,
     uses=((1,), (0,)),
     grad_fn=_matmul_name,
+    np_fwd="matmul",
 )
 
 
@@ -324,7 +325,7 @@ def matmul(a: Any, b: Any) -> Any:
         raise ValueError(
             f"matmul: mismatch in the contracted dimension: shapes {sa} and {sb} ({k_a} != {k_b})"
         )
-    return bind(MATMUL, (a, b), {"sa": sa, "sb": sb})
+    return bind2(MATMUL, a, b, {"sa": sa, "sb": sb})
 
 
 # ---------------------------------------------------------------------- products by composition
