@@ -640,17 +640,15 @@ def sole_large(a: Any) -> bool:
 
     The references counted are that variable, this function's parameter and
     ``getrefcount``'s argument. A view, an array held in a list, a dict, a tensor or a second
-    variable, or one a hook kept, has more (or a base) and is left alone.
+    variable, or one a hook kept, has more references (or does not own its data) and is left
+    alone.
     """
-    return (
-        a.__class__ is _NDARRAY
-        and a.size >= INPLACE_MIN
-        and _EXACT_REFCOUNTS
-        and a.base is None
-        and a.dtype.kind in "fc"
-        and a.flags.writeable
-        and _getrefcount(a) == 3
-    )
+    if a.__class__ is not _NDARRAY or a.size < INPLACE_MIN or not _EXACT_REFCOUNTS:
+        return False
+    if _getrefcount(a) != 3 or a.dtype.kind not in "fc":
+        return False
+    flags = a.flags  # (it refers to ``a``: counted above, not after)
+    return flags.owndata and flags.writeable
 
 
 class _NeverOwned(dict):

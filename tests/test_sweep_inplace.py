@@ -105,3 +105,19 @@ def test_sole_large_counts_every_reference():
     frozen = np.zeros(N)
     frozen.flags.writeable = False
     assert not sole_large(frozen)
+
+
+def test_the_in_place_rules_do_run(monkeypatch):
+    """The comparisons above are only worth something if the in-place rules are taken."""
+    chosen = []
+    plain = tape_module._into_rules
+
+    def spy(prim, ins, floor):
+        rules = plain(prim, ins, floor)
+        if rules is not prim.vjp:
+            chosen.append(prim.name)
+        return rules
+
+    monkeypatch.setattr(tape_module, "_into_rules", spy)
+    _grads(GRAPHS["large workload"], np.linspace(-2.0, 2.0, N))
+    assert sorted(chosen) == ["neg", "pow", "pow"]  # -u, and both squares of x
