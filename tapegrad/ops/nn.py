@@ -15,7 +15,7 @@ import numpy as np
 
 from ..primitive import Primitive, bind
 from ..tensor import Tensor
-from .elementwise import exp, log, log1p, maximum, negative, sigmoid, softplus
+from .elementwise import exp, log, log1p, maximum, negative, softplus, tanh
 from .reduce import normalize_axis, sum
 from .shape import broadcast_to, reshape, transpose
 
@@ -210,7 +210,10 @@ def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
 def _bce_grad_x(
     g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str
 ) -> Any:
-    p = sigmoid(negative(x))
+    # sigmoid(-x) as 0.5 - 0.5 tanh(x / 2): four array operations instead of sigmoid's ten
+    # (its tails keep their relative accuracy, which this difference does not need: d is off
+    # by at most a rounding error of 1, as PyTorch's sigmoid(x) - y is).
+    p = 0.5 - 0.5 * tanh(0.5 * x)
     d = (1 - y) - (p if pos_weight is None else (1 + (pos_weight - 1) * y) * p)
     if weight is not None:
         d = d * weight
