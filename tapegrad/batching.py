@@ -604,24 +604,19 @@ def _pad(v: Any, rank: int) -> Any:
 def _aligned(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
     """Batched arguments moved batch-first and padded to a common per-example rank, so that
     NumPy's broadcasting lines their examples up; unbatched ones (right-aligned) as they are."""
-    shapes = [_shape(v) for v in vals]
     rank = 0
-    for s, d in zip(shapes, dims):
-        r = len(s) - (d is not None)
+    for v, d in zip(vals, dims):
+        r = len(_shape(v)) - (d is not None)
         if r > rank:
             rank = r
     out = []
-    for v, s, d in zip(vals, shapes, dims):
+    for v, d in zip(vals, dims):
         if d is None:
             out.append(v)
             continue
         if d:
             v = _moveaxis(v, d, 0)
-            s = (s[d],) + s[:d] + s[d + 1 :]
-        missing = rank + 1 - len(s)
-        if missing > 0:
-            v = _reshape(v, (s[0],) + (1,) * missing + s[1:])
-        out.append(v)
+        out.append(_pad(v, rank))
     return out
 
 

@@ -491,12 +491,7 @@ def sweep(
         if e[BSHAPES] is None:
             prim = e[PRIM]
             rules = prim.vjp
-            if (
-                prim.vjp_into is not None
-                and g.__class__ is _NDARRAY
-                and g.size >= INPLACE_MIN
-                and sole_large(g)
-            ):
+            if prim.vjp_into is not None and sole_large(g):
                 rules = _into_rules(prim, e[INS], floor)
             for s, rule in zip(e[INS], rules):
                 if s is None or rule is None or s < floor:
@@ -511,13 +506,7 @@ def sweep(
                     cots[s] = gk
                 elif id(prev) in owned:
                     prev += gk
-                elif (
-                    gk.__class__ is _NDARRAY
-                    and gk.size >= INPLACE_MIN
-                    and sole_large(gk)
-                    and gk.shape == prev.shape
-                    and gk.dtype == prev.dtype
-                ):
+                elif sole_large(gk) and gk.shape == prev.shape and gk.dtype == prev.dtype:
                     gk += prev  # a new array only this sweep holds: the sum goes into it
                     cots[s] = gk
                     owned[id(gk)] = gk

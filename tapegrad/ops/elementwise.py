@@ -108,35 +108,26 @@ def _unary(
 # large floating NumPy array that only the sweep holds.
 
 
-def _times_into(g: Any, other: Any) -> Any:
-    """``g * other``, into ``g`` when the product has ``g``'s shape and dtype."""
+def _ufunc_into(ufunc: np.ufunc, g: Any, other: Any) -> Any:
+    """``ufunc(g, other)``, into ``g`` when the result has ``g``'s shape and dtype."""
     if other.__class__ in (float, int) or (
         other.__class__ is _NDARRAY and other.shape == g.shape and other.dtype == g.dtype
     ):
-        return _NP_MULTIPLY(g, other, out=g)
-    return g * other
-
-
-def _over_into(g: Any, other: Any) -> Any:
-    """``g / other``, into ``g`` when the quotient has ``g``'s shape and dtype."""
-    if other.__class__ in (float, int) or (
-        other.__class__ is _NDARRAY and other.shape == g.shape and other.dtype == g.dtype
-    ):
-        return _NP_DIVIDE(g, other, out=g)
-    return g / other
+        return ufunc(g, other, out=g)
+    return ufunc(g, other)
 
 
 def _negated_into(g: Any, *_: Any) -> Any:
-    return _NP_NEGATIVE(g, out=g)
+    return np.negative(g, out=g)
 
 
 def _twice_times_into(g: Any, x: Any) -> Any:
     """``g * (2 x)`` (the rule of ``x ** 2``) in two passes over ``g`` and no new array."""
-    return _times_into(_times_into(g, x), 2)
+    return _ufunc_into(np.multiply, _ufunc_into(np.multiply, g, x), 2)
 
 
 _NDARRAY = np.ndarray
-_NP_MULTIPLY, _NP_DIVIDE, _NP_NEGATIVE = np.multiply, np.true_divide, np.negative
+_F64 = np.dtype(np.float64)
 
 
 # ---------------------------------------------------------------------- arithmetic
@@ -185,7 +176,10 @@ MULTIPLY = Primitive(
     grad_fn="MulBackward0",
     broadcasting=True,
     np_fwd="multiply",
-    vjp_into=(lambda g, a, b, out: _times_into(g, b), lambda g, a, b, out: _times_into(g, a)),
+    vjp_into=(
+        lambda g, a, b, out: _ufunc_into(np.multiply, g, b),
+        lambda g, a, b, out: _ufunc_into(np.multiply, g, a),
+    ),
 )
 TRUE_DIVIDE = Primitive(
     "div",
@@ -199,7 +193,7 @@ TRUE_DIVIDE = Primitive(
     grad_fn="DivBackward0",
     broadcasting=True,
     np_fwd="true_divide",
-    vjp_into=(lambda g, a, b, out: _over_into(g, b), None),
+    vjp_into=(lambda g, a, b, out: _ufunc_into(np.true_divide, g, b), None),
 )
 NEGATIVE = _unary(
     "neg",
@@ -211,9 +205,6 @@ NEGATIVE = _unary(
     "negative",
     _negated_into,
 )
-
-
-_F64 = np.dtype(np.float64)
 
 
 def _pow_grad_base(g: Any, x: Any, y: Any, out: Any) -> Any:
@@ -353,7 +344,7 @@ EXP = _unary(
     (OUT,),
     "ExpBackward0",
     "exp",
-    lambda g, x, out: _times_into(g, out),
+    lambda g, x, out: _ufunc_into(np.multiply, g, out),
 )
 EXPM1 = _unary(
     "expm1",
@@ -827,7 +818,6 @@ MINIMUM = Primitive(
 
 def _astype_like(mask: Any, like: Any) -> Any:
     """A constant mask in the dtype of ``like`` (masks carry no gradient)."""
-
     raw = mask.data if isinstance(mask, Tensor) else mask
     dtype = like.dtype
     return raw.astype(dtype, copy=False) if hasattr(raw, "astype") else raw
@@ -937,24 +927,19 @@ negative = unary_op(NEGATIVE, "negative", "``-x``.")
 
 def power(x: Any, y: Any) -> Any:
     """``x ** y``; the tensor (if any) decides PyTorch's node name (PowBackward0/1/2)."""
-
     xt = isinstance(x, Tensor)
     yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
     out = bind(POWER, (x, y), {"kind": kind} if kind != 1 else None)
     if xt != yt and isinstance(out, Tensor) and out.dtype == _F64:
-        tensor, other = (x, y) if xt else (y, x)
-        if other.__class__ in (int, float) and tensor.data.dtype == _F64:
-            return out  # a float64 tensor and a Python number: float64 in PyTorch too
-        return _torch_promote(out, tensor, other)
+        return _torch_promote(out, x if xt else y, y if xt else x)
     return out
-
-
-_F64 = np.dtype(np.float64)
 
 
 def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:
     """Cast ``tensor ** scalar`` (or the reverse) to the dtype PyTorch gives it."""
+    if scalar.__class__ in (int, float) and tensor.data.dtype == out.dtype:
+        return out  # a Python number keeps the tensor's dtype, in PyTorch as in NumPy
     from ..primitive import torch_result_type
     from .shape import astype
 
@@ -964,7 +949,6 @@ def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:
 
 def remainder(a: Any, b: Any) -> Any:
     """``a % b`` (Python's sign convention, as NumPy and PyTorch)."""
-
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and not hasattr(b, "shape"):
         return bind2(REMAINDER_SCALAR, a, b)
     return bind2(REMAINDER, a, b)

@@ -109,7 +109,6 @@ def _arr(x: Any) -> Any:
 
 def _raw(x: Any) -> Any:
     """The array under a tensor (the whole batch under a batched value)."""
-
     return x.data if isinstance(x, Tensor) else x
 
 
@@ -424,7 +423,6 @@ def dot(a: Any, b: Any) -> Any:
     >>> x.grad
     tensor([2., 4.])
     """
-
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
@@ -446,7 +444,6 @@ def inner(a: Any, b: Any) -> Any:
     >>> inner(np.eye(2), np.array([3.0, 4.0]))
     array([3., 4.])
     """
-
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
@@ -489,7 +486,6 @@ def outer(a: Any, b: Any) -> Any:
     array([[  1.,  10., 100.],
            [  2.,  20., 200.]])
     """
-
     a, b = _arr(a), _arr(b)
     na = int(np.prod(_shape(a), dtype=np.int64))
     nb = int(np.prod(_shape(b), dtype=np.int64))
@@ -506,7 +502,6 @@ def kron(a: Any, b: Any) -> Any:
     array([[1., 2., 0., 0.],
            [0., 0., 1., 2.]])
     """
-
     a, b = _arr(a), _arr(b)
     sa, sb = _shape(a), _shape(b)
     nd = max(len(sa), len(sb))

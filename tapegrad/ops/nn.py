@@ -16,7 +16,7 @@ import numpy as np
 from ..primitive import Primitive, bind
 from ..tensor import Tensor
 from .elementwise import exp, log, log1p, maximum, negative, softplus, tanh
-from .reduce import normalize_axis, sum
+from .reduce import mean_values, normalize_axis, sum
 from .shape import broadcast_to, reshape, transpose
 
 __all__ = [
@@ -150,7 +150,6 @@ def nll_loss(
     logp: Any, target: Any, weight: Any = None, reduction: str = "mean", ignore_index: int = -100
 ) -> Any:
     """Negative log-likelihood of class ``target`` under log-probabilities ``logp`` (N, C)."""
-
     t = target.data if isinstance(target, Tensor) else target
     w = weight.data if isinstance(weight, Tensor) else weight
     if len(logp.shape) != 2:
@@ -184,18 +183,7 @@ def _bce_fwd(xp: Any, x: Any, y: Any, weight: Any, pos_weight: Any, reduction: s
         return loss
     if reduction == "sum":
         return xp.sum(loss)
-    return _mean_all(xp, loss)
-
-
-def _mean_all(xp: Any, a: Any) -> Any:
-    """``xp.mean(a)``; for float32/float64 NumPy arrays, the same sum and division without
-    the Python layers of ``np.mean`` (small losses are called often)."""
-    if a.__class__ is np.ndarray and a.dtype in _SUM_THEN_DIVIDE and a.size:
-        return a.sum() / a.size
-    return xp.mean(a)
-
-
-_SUM_THEN_DIVIDE = (np.dtype(np.float32), np.dtype(np.float64))
+    return mean_values(xp, loss)
 
 
 def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
@@ -265,7 +253,6 @@ def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Any:
     """Binary cross-entropy on logits, ``-[y log σ(x) + (1-y) log(1-σ(x))]``, stable."""
-
     if tuple(getattr(target, "shape", ())) != tuple(input.shape):
         raise ValueError(
             f"Target size ({tuple(getattr(target, 'shape', ()))}) must be the same as input "
@@ -299,7 +286,7 @@ def _bce_prob_fwd(xp: Any, x: Any, y: Any, weight: Any, reduction: str) -> Any:
         return loss
     if reduction == "sum":
         return xp.sum(loss)
-    return xp.mean(loss)
+    return mean_values(xp, loss)
 
 
 def _bce_prob_grad_x(g: Any, x: Any, y: Any, out: Any, weight: Any, reduction: str) -> Any:
@@ -351,7 +338,6 @@ def binary_cross_entropy(
     >>> binary_cross_entropy(np.array([0.5, 1.0]), np.array([1.0, 0.0]), reduction="none")
     array([  0.69314718, 100.        ])
     """
-
     if tuple(getattr(target, "shape", ())) != tuple(input.shape):
         raise ValueError(
             f"Using a target size ({tuple(getattr(target, 'shape', ()))}) that is different "
