@@ -524,7 +524,7 @@ def sweep(
             swept += 1
         # Let go of this entry's cotangent and residuals now, not when the next entry
         # replaces them: on large arrays that is one buffer less at the peak.
-        g = saved = gk = prev = None
+        g = saved = gk = prev = acc = None
 
     if swept:
         tape.drop_swept(lo, hi)
@@ -534,10 +534,13 @@ def sweep(
             if s in cots:
                 found[s] = cots[s]
     if accumulate:
-        for s, g in cots.items():
+        owned = None  # its sums are leaves' cotangents now: ``cots`` alone holds them
+        for s in cots:
             leaf = leaf_map.get(s)
             if leaf is not None:
-                _deliver_to_leaf(leaf, g, create_graph, id(g) in passed_through)
+                g = cots[s]
+                aliased = _shared(g, passed_through)
+                _deliver_to_leaf(leaf, g, create_graph, aliased)
             elif wanted is None:
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
@@ -638,6 +641,20 @@ def sole_large(a: Any) -> bool:
         return False
     flags = a.flags  # (it refers to ``a``: counted above, not after)
     return flags.owndata and flags.writeable
+
+
+def _shared(g: Any, passed_through: set[int]) -> bool:
+    """Whether a leaf's cotangent ``g`` (held by the sweep's ``cots`` and its loop variable)
+    may be referred to elsewhere, so that the leaf's ``.grad`` must be a copy.
+
+    Where reference counts are exact they decide: a rule may return its cotangent or a residual
+    unchanged, and two leaves may receive one array. Elsewhere the sweep's record of cotangents
+    passed through unchanged does; it holds ids only, so a later array that reuses one of their
+    ids is copied needlessly, never shared.
+    """
+    if _EXACT_REFCOUNTS:
+        return _getrefcount(g) > 4  # ``cots``, the caller's variable, ``g``, the argument
+    return id(g) in passed_through
 
 
 class _NeverOwned(dict):

@@ -33,6 +33,7 @@ GRAPHS = {
     "rsub and division": lambda x: ((1.0 - tg.exp(-x)) / 2.0).sum(),
     "square and scale": lambda x: (tg.square(x * 0.5) * 3.0).sum(),
     "a product of two branches": lambda x: (tg.exp(x) * tg.cos(x)).sum(),
+    "tanh and sigmoid": lambda x: (tg.tanh(x * 2.0) * 3.0 + tg.sigmoid(x - 1.0) * 0.5).sum(),
 }
 
 
@@ -120,4 +121,36 @@ def test_the_in_place_rules_do_run(monkeypatch):
 
     monkeypatch.setattr(tape_module, "_into_rules", spy)
     _grads(GRAPHS["large workload"], np.linspace(-2.0, 2.0, N))
-    assert sorted(chosen) == ["neg", "pow", "pow"]  # -u, and both squares of x
+    assert sorted(chosen) == ["neg", "pow", "pow", "tanh"]  # -u, both squares of x, tanh
+
+
+def test_a_leaf_adopts_the_sweeps_own_array_and_shares_with_nobody(monkeypatch):
+    import tapegrad.engine as engine
+
+    aliased = []
+    plain = engine._grad_tensor
+
+    def spy(g, like, shared, create_graph):
+        aliased.append(shared)
+        return plain(g, like, shared, create_graph)
+
+    monkeypatch.setattr(engine, "_grad_tensor", spy)
+    _grads(GRAPHS["large workload"], np.linspace(-2.0, 2.0, N))
+    assert aliased == [False]  # no copy of the summed cotangent
+
+    # One array for two leaves: each gets its own copy.
+    x = tg.tensor(np.ones(N), requires_grad=True)
+    y = tg.tensor(np.ones(N), requires_grad=True)
+    ((x + y) * 2.0).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    ((x + y) * 2.0).sum().backward()  # accumulates into x.grad and y.grad in place
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(N, 4.0))
+    np.testing.assert_array_equal(y.grad.numpy(), np.full(N, 4.0))
+
+    # A gradient the caller passed in, handed through unchanged, is copied.
+    seed = tg.ones(N)
+    x.grad = None
+    (x + 0.0).backward(seed)
+    assert not np.shares_memory(x.grad.numpy(), seed.numpy())
+    x.grad += 1.0
+    np.testing.assert_array_equal(seed.numpy(), np.ones(N))
