@@ -13,6 +13,7 @@ in another) they are recorded themselves, which is how higher derivatives work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from sys import getrefcount as _getrefcount
 from types import FunctionType
 from typing import Any
 
@@ -23,7 +24,7 @@ import tapegrad as _tapegrad
 
 from . import tape as _tape
 from .backend import namespace
-from .tape import OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
+from .tape import _EXACT_REFCOUNTS, OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
 from .tape import SAVED_HOOKS as _SAVED_HOOKS
 from .tape import pack_saved as _pack_saved
 from .tensor import Tensor
@@ -43,6 +44,8 @@ _next_slot = new_slot
 _SAVE_ALL = [(True,) * (n + 1) for n in range(16)]
 #: Residuals of at least this many elements count towards the tape's early pruning.
 _LARGE = 1 << 15
+#: Inputs of at least this many elements may have a one-argument result written over them.
+_REUSE_MIN = _tape.INPLACE_MIN
 # Host values the NumPy shortcut of a primitive accepts directly.
 _HOST = frozenset(
     {
@@ -121,6 +124,7 @@ class Primitive:
         "plan1",
         "plan2",
         "vjp_into",
+        "keeps_type",
         "_plans",
         "__weakref__",
     )
@@ -155,6 +159,7 @@ class Primitive:
         self.promotes = broadcasting and nout == 1
         self.graph_inputs = graph_inputs
         self.vjp_into = tuple(vjp_into) if vjp_into is not None else None
+        self.keeps_type = _self_typed_loops(self.np_fwd)
         self._plans: dict[tuple[int, int], tuple[bool, ...]] = {}
         # Save plans of the hot paths, by which arguments require grad.
         self.plan1 = self._plan_or_none(1, (1,))
@@ -195,6 +200,43 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, args, params or None)
+
+
+def _self_typed_loops(np_fwd: Any) -> frozenset[str]:
+    """The inexact dtypes (by character) that the one-argument ufunc ``np_fwd`` maps to
+    themselves (``sin``: float16 to complex256), so that it may write its result over its
+    input; empty for anything else."""
+    if not isinstance(np_fwd, np.ufunc) or np_fwd.nin != 1 or np_fwd.nout != 1:
+        return frozenset()
+    return frozenset(t[0] for t in np_fwd.types if t[0] == t[-1] and t[0] in "efdgFDG")
+
+
+def _handed_over(x: Tensor, d: Any, prim: Primitive) -> bool:
+    """Whether ``prim``'s forward may write its result over ``x``'s array ``d``, as NumPy does
+    with temporaries (``np.exp(-a)`` needs one new array, not two).
+
+    ``x`` must be a temporary that a Python caller handed to the operation (``tg.exp(-a)``): the
+    interpreter then moves its only reference into :func:`_bind1`'s frame, so what counts it
+    is that frame's ``x``, this function's parameter and ``getrefcount``'s argument. ``d`` must
+    be a large writable floating array that owns its data and that ``x`` alone holds (the
+    counts add ``x.data`` to those of ``x``): no variable, view, saved residual or tensor sees
+    it. The entry the operation records must not save its input, and ``x`` must not be a
+    leaf (the tape keeps leaves). Callers written in C hand over borrowed references, which
+    count one more, so their arguments are never written over.
+    """
+
+    if not _EXACT_REFCOUNTS or _getrefcount(x) != 3 or _getrefcount(d) != 4:
+        return False
+    if x._extra is not None or d.dtype.char not in prim.keeps_type:
+        return False
+    if x._slot is not None:
+        tape = _state.tape
+        if x._entry is None or tape.recorders:
+            return False
+        if tape.grad_enabled and prim.vjp is not None and (tape.save_all or prim.plan1[0]):
+            return False
+    flags = d.flags
+    return flags.owndata and flags.writeable
 
 
 def _as_array(out: Any, xp: Any) -> Any:
@@ -305,7 +347,10 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
     if params is None:
         np_fwd = prim.np_fwd
         if np_fwd is not None and d.__class__ is _NDARRAY:
-            out = np_fwd(d)
+            if d.size >= _REUSE_MIN and _handed_over(x, d, prim):
+                out = np_fwd(d, out=d)
+            else:
+                out = np_fwd(d)
         else:
             out = prim.fwd(namespace(d), d)
     else:
