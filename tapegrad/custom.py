@@ -33,7 +33,7 @@ _state = _tape._state
 
 
 def _tracked(leaves: Sequence[Any]) -> bool:
-    if not _state.grad_enabled:
+    if not _state.tape.grad_enabled:
         return False
     return any(isinstance(x, Tensor) and x._slot is not None for x in leaves)
 
@@ -66,7 +66,7 @@ def _meta(x: Any) -> tuple[tuple[int, ...], Any, Any]:
 
 def _saved_tracked(inputs: Sequence[Any]) -> bool:
     """Whether the sweep runs with ``create_graph`` (its saved inputs come back tracked)."""
-    return _state.grad_enabled and any(
+    return _state.tape.grad_enabled and any(
         isinstance(x, Tensor) and x._slot is not None for x in inputs
     )
 
@@ -473,7 +473,7 @@ class custom_jvp:
             return self._call_rule(a, primals, full)[1]
 
         zeros = [_zeros(cell["in_meta"][k]) for k in diff]
-        _out, pullback = _vjp(linear, zeros, False, _state.grad_enabled, ())
+        _out, pullback = _vjp(linear, zeros, False, _state.tape.grad_enabled, ())
         cts = pullback(_cotangents(g, cell))
         out: list[Any] = [None] * nin
         for k, c in zip(diff, cts):
@@ -531,7 +531,7 @@ class _Checkpointed:
         level = _b.top_level(leaves)
         if level:
             return self._batched(leaves, in_def, level)
-        if not _tracked(leaves) or _state.save_all:
+        if not _tracked(leaves) or _state.tape.save_all:
             # Nothing to differentiate, or forward mode (which needs every value at once).
             return self.fun(*args)
         return self._record(leaves, in_def)
@@ -653,7 +653,7 @@ class _Checkpointed:
 
         nin = cell["nin"]
         inputs = list(saved[:nin])
-        create = _state.grad_enabled
+        create = _state.tape.grad_enabled
         diff = [
             k
             for k, x in enumerate(inputs)

@@ -182,11 +182,11 @@ class _grad_mode:
         self.mode = create_graph
 
     def __enter__(self) -> None:
-        self.prev = _state.grad_enabled
-        _state.grad_enabled = self.mode
+        self.prev = _state.tape.grad_enabled
+        _state.tape.grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.prev
+        _state.tape.grad_enabled = self.prev
 
 
 def _grad_tensor(g: Any, like: Tensor, aliased: bool, create_graph: bool) -> Tensor:

@@ -34,7 +34,7 @@ UNSUPPORTED_VIEW_MESSAGE = (
 
 
 def _recording(t: Tensor, others: tuple[Any, ...]) -> bool:
-    return _state.grad_enabled and (
+    return _state.tape.grad_enabled and (
         t._slot is not None or any(isinstance(o, Tensor) and o._slot is not None for o in others)
     )
 
@@ -42,7 +42,7 @@ def _recording(t: Tensor, others: tuple[Any, ...]) -> bool:
 def check_inplace(t: Tensor) -> None:
     """Refuse in-place changes PyTorch refuses: on leaves that require grad (and their views)
     while recording."""
-    if not _state.grad_enabled:
+    if not _state.tape.grad_enabled:
         return
     if t._slot is not None and t._entry is None:
         raise RuntimeError(INPLACE_LEAF_MESSAGE)

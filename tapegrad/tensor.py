@@ -584,7 +584,7 @@ class Tensor:
 
     def _arith_(self, name: str, other: Any) -> Tensor:
         """In-place arithmetic: a direct ufunc call when nothing needs recording."""
-        if not _state.grad_enabled or not _needs_record(self, other):
+        if not _state.tape.grad_enabled or not _needs_record(self, other):
             return _inplace.apply_inplace_fast(self, name, other)
         return _inplace.apply_inplace(self, getattr(_OPS, name), other)
 

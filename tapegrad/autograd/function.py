@@ -142,7 +142,7 @@ class Function:
             return cls._apply_batched(args)
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        tracked = _state.grad_enabled and any(ctx.needs_input_grad)
+        tracked = _state.tape.grad_enabled and any(ctx.needs_input_grad)
         views = []
         for a in args:
             if isinstance(a, Tensor):
@@ -213,7 +213,7 @@ class Function:
         ctx: FunctionCtx = cell["ctx"]
         nin = len(ctx.needs_input_grad)
         nout = cell["nout"]
-        create = _state.grad_enabled
+        create = _state.tape.grad_enabled
         inputs = saved[:nin]
         outs = saved[nin]
         outs = list(outs) if nout > 1 else [outs]
@@ -274,7 +274,7 @@ class Function:
             )
         out = cls.jvp(ctx, *tangents)
         outs = list(out) if isinstance(out, tuple) else [out]
-        nested = _state.grad_enabled
+        nested = _state.tape.grad_enabled
         outs = [
             o.data
             if isinstance(o, Tensor) and not nested and not isinstance(o, _b.BatchTensor)
