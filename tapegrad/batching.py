@@ -533,6 +533,31 @@ def bind_batched(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | 
     return _bt(out, odim, level)
 
 
+def bind2_batched(prim: Primitive, a: Any, b: Any, params: dict[str, Any] | None) -> Any:
+    """``bind_batched`` for two arguments, one of them batched.
+
+    Under a broadcasting elementwise primitive, a batched NumPy value against a NumPy array
+    or Python number of no higher per-example rank goes straight to NumPy: with the batch
+    axis first, broadcasting lines the other operand up with each example's trailing axes,
+    as the primitive's rule would (without finding the rule, the level and the alignment).
+    """
+    if params is None and prim in _NUMPY_BROADCASTING:
+        if a.__class__ is BatchTensor:
+            bt, other = a, b
+        else:
+            bt, other = b, a
+        v = bt.value
+        c = other.__class__
+        if v.__class__ is _NDARRAY and (
+            c is float or c is int or (c is _NDARRAY and other.ndim < v.ndim)
+        ):
+            if bt.bdim:
+                v = _moveaxis(v, bt.bdim, 0)
+            out = prim.np_fwd(v, other) if bt is a else prim.np_fwd(other, v)
+            return _bt(out if out.__class__ is _NDARRAY else np.asarray(out), 0, bt.level)
+    return bind_batched(prim, (a, b), params)
+
+
 # ---------------------------------------------------------------------- value helpers
 # Values are raw arrays (NumPy fast paths), tensors, or batched values of lower levels; the
 # helpers bind the shape primitives on the latter, so moves are recorded where they must be.
@@ -636,8 +661,14 @@ def _unary_rule(prim: Primitive) -> Rule:
     return rule
 
 
+#: Primitives whose batching rule is the elementwise one and that have a NumPy forward.
+_NUMPY_BROADCASTING: set[Primitive] = set()
+
+
 def _elementwise_rule(prim: Primitive) -> Rule:
     np_fwd = prim.np_fwd
+    if np_fwd is not None:
+        _NUMPY_BROADCASTING.add(prim)
 
     def rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
         args = _aligned(vals, dims)
@@ -1032,17 +1063,28 @@ def _is_identity(v: Any) -> bool:
 def _unit_product(vals: list[Any], dims: list[Any]) -> tuple[Any, Any] | None:
     """``matmul`` where one operand is a batch of unit vectors (a cached identity: example
     ``i`` is ``e_i``) and the other an unbatched array: example ``i`` of ``a @ e_i`` is column
-    ``i`` of ``a`` and of ``e_i @ b`` row ``i`` of ``b``, so the result is a copy of the other
-    operand with the right axis as batch axis, without the ``n x n`` product. (Its entries are
-    exact: ``eye @ a`` can also hold NaN where ``a`` has infinities, from ``0 * inf``.)
-    ``None`` when the shortcut does not apply."""
+    ``i`` of ``a`` and of ``e_i @ b`` row ``i`` of ``b``, so the result is the other operand
+    with the right axis as batch axis, without the ``n x n`` product. (Its entries are exact:
+    ``eye @ a`` can also hold NaN where ``a`` has infinities, from ``0 * inf``.) It is a
+    read-only view when no conversion is needed, like the identity itself: what reaches a
+    caller is copied (``transforms._writable``). ``None`` when the shortcut does not apply."""
     a, b = vals
     da, db = dims
     if da is None and db is not None and a.__class__ is _NDARRAY and _is_identity(b):
-        return a.astype(np.result_type(a.dtype, b.dtype)), a.ndim - 1
+        return _read_only(a, b.dtype), a.ndim - 1
     if db is None and da is not None and b.__class__ is _NDARRAY and _is_identity(a):
-        return b.astype(np.result_type(a.dtype, b.dtype)), max(b.ndim - 2, 0)
+        return _read_only(b, a.dtype), max(b.ndim - 2, 0)
     return None
+
+
+def _read_only(x: np.ndarray, eye_dtype: np.dtype) -> np.ndarray:
+    """``x`` in the dtype of its product with an identity of ``eye_dtype``: a read-only view
+    of ``x`` when that is its own dtype, else a converted copy."""
+    if x.dtype is not eye_dtype and x.dtype != np.result_type(x.dtype, eye_dtype):
+        return x.astype(np.result_type(x.dtype, eye_dtype))
+    view = x.view()
+    view.flags.writeable = False
+    return view
 
 
 def _matmul_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:

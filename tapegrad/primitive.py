@@ -444,6 +444,8 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
         ad = a.data
         aslot = a._slot
     elif isinstance(a, Tensor):
+        if a._batched:
+            return _tapegrad.batching.bind2_batched(prim, a, b, params)
         return bind(prim, (a, b), params)
     else:
         ad = a
@@ -452,6 +454,8 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
         bd = b.data
         bslot = b._slot
     elif isinstance(b, Tensor):
+        if b._batched:
+            return _tapegrad.batching.bind2_batched(prim, a, b, params)
         return bind(prim, (a, b), params)
     else:
         bd = b
@@ -659,7 +663,7 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
         out = tuple(o if type(o) is _NDARRAY else _as_array(o, xp) for o in out)
     if not tensors:
         return out
-    if not tracked or not _state.grad_enabled or prim.vjp is None:
+    if not tracked or not _state.tape.grad_enabled or prim.vjp is None:
         if nout == 1:
             return _view_or_new(prim, args, out, None, None)
         return tuple(_view_or_new(prim, args, o, None, None) for o in out)
@@ -730,7 +734,7 @@ def _record(
         result = tuple(_view_or_new(prim, args, o, s, e) for o, s in zip(out, slots))
         out_versions = tuple((r._counter(), 0, n) for r in result)
 
-    plan = prim.save_plan(n, tracked) if not _state.save_all else _SAVE_ALL[n]
+    plan = prim.save_plan(n, tracked) if not _state.tape.save_all else _SAVE_ALL[n]
     if any(plan):
         vers = []
         saved = []

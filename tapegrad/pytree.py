@@ -58,7 +58,8 @@ class TreeDef:
         return f"{self.kind}({inner})"
 
 
-_LEAF = TreeDef("leaf", None, ())
+#: The structure of a lone leaf (anything that is not a tuple, list, dict or ``None``).
+LEAF = _LEAF = TreeDef("leaf", None, ())
 _NONE = TreeDef("none", None, ())
 
 

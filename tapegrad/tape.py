@@ -226,22 +226,9 @@ def _entry_slot(e: Entry | None) -> int:
 _all_tapes: weakref.WeakSet[Tape] = weakref.WeakSet()
 
 
-def _on_tape(name: str) -> property:
-    def get(self: _ThreadState) -> Any:
-        return getattr(self.tape, name)
-
-    def set(self: _ThreadState, value: Any) -> None:
-        setattr(self.tape, name, value)
-
-    return property(get, set)
-
-
 class _ThreadState(threading.local):
-    """Per-thread state: the thread's tape, which also carries its recording flags."""
-
-    grad_enabled = _on_tape("grad_enabled")
-    save_all = _on_tape("save_all")
-    transform_depth = _on_tape("transform_depth")
+    """Per-thread state: the thread's tape, which also carries its recording flags
+    (``_state.tape.grad_enabled``, ``save_all``, ``transform_depth``)."""
 
     def __init__(self) -> None:
         self.tape = Tape()
@@ -277,7 +264,7 @@ def is_grad_enabled() -> bool:
     >>> tg.is_grad_enabled()
     True
     """
-    return _state.grad_enabled
+    return _state.tape.grad_enabled
 
 
 class _GradMode:
@@ -286,23 +273,23 @@ class _GradMode:
     _mode: bool
 
     def __enter__(self) -> None:
-        self._prev = _state.grad_enabled
-        _state.grad_enabled = self._mode
+        self._prev = _state.tape.grad_enabled
+        _state.tape.grad_enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self._prev
+        _state.tape.grad_enabled = self._prev
 
     def __call__(self, fn: F) -> F:
         mode = self._mode
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            prev = _state.grad_enabled
-            _state.grad_enabled = mode
+            prev = _state.tape.grad_enabled
+            _state.tape.grad_enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                _state.grad_enabled = prev
+                _state.tape.grad_enabled = prev
 
         return wrapper  # type: ignore[return-value]
 
@@ -348,18 +335,18 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         self._mode = bool(mode)
-        self._prev = _state.grad_enabled
-        _state.grad_enabled = self._mode
+        self._prev = _state.tape.grad_enabled
+        _state.tape.grad_enabled = self._mode
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self._prev
+        _state.tape.grad_enabled = self._prev
 
     def __call__(self, fn: F) -> F:
         # Used as a decorator, the call above must not change the mode of the thread.
-        _state.grad_enabled = self._prev
+        _state.tape.grad_enabled = self._prev
         return super().__call__(fn)
 
 

@@ -32,6 +32,7 @@ from .ops.shape import clone as _clone
 from .ops.shape import reshape as _reshape
 from .ops.shape import transpose as _transpose
 from .primitive import Primitive, bind
+from .pytree import LEAF as _LEAF
 from .pytree import tree_broadcast_prefix, tree_flatten, tree_unflatten
 from .tape import (
     INS,
@@ -97,10 +98,8 @@ def _box(x: Any, who: str) -> tuple[Tensor, bool]:
         arr = np.asarray(x)
         if arr.dtype == np.float32 and isinstance(x, float):
             arr = arr.astype(np.float64)
-    _check_dtype(arr.dtype, who)
-    t = Tensor._make(arr)
-    t.requires_grad_(True)
-    return t, False
+    _check_dtype(arr.dtype, who)  # floating or complex: it may require grad
+    return Tensor._make(arr, _tape.new_slot()), False
 
 
 def _check_dtype(dtype: Any, who: str) -> None:
@@ -133,13 +132,13 @@ class _depth:
     """Counts nested transforms in this thread; inside one, sweeps record themselves."""
 
     def __enter__(self) -> None:
-        _state.transform_depth += 1
-        self.prev = _state.grad_enabled
-        _state.grad_enabled = True
+        _state.tape.transform_depth += 1
+        self.prev = _state.tape.grad_enabled
+        _state.tape.grad_enabled = True
 
     def __exit__(self, *exc: object) -> None:
-        _state.transform_depth -= 1
-        _state.grad_enabled = self.prev
+        _state.tape.transform_depth -= 1
+        _state.tape.grad_enabled = self.prev
 
 
 def _drop_recorder(tape: Any, recorded: list[Any]) -> None:
@@ -152,7 +151,7 @@ def _drop_recorder(tape: Any, recorded: list[Any]) -> None:
 
 
 def _nested() -> bool:
-    return _state.transform_depth > 0
+    return _state.tape.transform_depth > 0
 
 
 def _unbox(value: Any, as_tensor: bool, keep_graph: bool = True) -> Any:
@@ -160,6 +159,8 @@ def _unbox(value: Any, as_tensor: bool, keep_graph: bool = True) -> Any:
     ``keep_graph``), else its array; batched values keep their levels around the converted
     bottom value."""
     if isinstance(value, BatchTensor):
+        if not as_tensor and value.value.__class__ is _NDARRAY:
+            return value  # already a batch of arrays
         return _b.map_bottom(value, lambda v: _unbox(v, as_tensor, keep_graph))
     if isinstance(value, Tensor):
         if as_tensor:
@@ -216,7 +217,17 @@ class _Boxed:
     """Inputs of one transform call: the boxed variables (in the space below any active
     ``vmap``), what the function sees, and how to convert results back."""
 
-    __slots__ = ("args", "boxes", "defs", "kinds", "shapes", "frames", "tracked", "slots")
+    __slots__ = (
+        "args",
+        "boxes",
+        "defs",
+        "kinds",
+        "shapes",
+        "frames",
+        "tracked",
+        "slots",
+        "any_tensor",
+    )
 
     def __init__(
         self,
@@ -232,8 +243,21 @@ class _Boxed:
         self.kinds: list[list[bool]] = []
         self.shapes: list[list[tuple[int, ...]]] = []
         self.tracked = False
+        #: Whether any input was a tensor (results are then tensors too).
+        self.any_tensor = False
         for n in argnums:
             leaves, td = tree_flatten(args[n])
+            leaf = leaves[0] if len(leaves) == 1 else None
+            if leaf.__class__ is _NDARRAY and not frames:
+                # The common case, a NumPy array, in short: a new variable holding it.
+                _check_dtype(leaf.dtype, who)
+                box = Tensor._make(leaf, _tape.new_slot())
+                self.boxes.append([box])
+                self.defs.append(td)
+                self.kinds.append([False])
+                self.shapes.append([leaf.shape])
+                self.args[n] = box if td is _LEAF else tree_unflatten(td, [box])
+                continue
             bl, kl, sl, views = [], [], [], []
             for leaf in leaves:
                 _check_dtype(_leaf_dtype(leaf), who)
@@ -244,6 +268,7 @@ class _Boxed:
                 box, was_tensor = _box(bottom, who)
                 bl.append(box)
                 kl.append(was_tensor)
+                self.any_tensor |= was_tensor
                 views.append(_b.lift(box, frames) if frames else box)
             self.boxes.append(bl)
             self.defs.append(td)
@@ -255,10 +280,6 @@ class _Boxed:
     @property
     def flat(self) -> list[Tensor]:
         return [b for bl in self.boxes for b in bl]
-
-    @property
-    def any_tensor(self) -> bool:
-        return any(any(k) for k in self.kinds)
 
     def lower(self, v: Any) -> Any:
         return _b.lower(v, self.frames) if self.frames else v
@@ -328,8 +349,8 @@ def _sweep_to(
             continue
         roots.append((e, 0 if e[OUTS] is None else e[OUTS].index(o._slot), g))
     if roots:
-        prev_mode = _state.grad_enabled
-        _state.grad_enabled = create
+        prev_mode = _state.tape.grad_enabled
+        _state.tape.grad_enabled = create
         try:
             got = sweep(
                 tape_holding(roots[0][0]),
@@ -340,7 +361,7 @@ def _sweep_to(
                 accumulate=False,
             )
         finally:
-            _state.grad_enabled = prev_mode
+            _state.tape.grad_enabled = prev_mode
         for s, g in got.items():
             prev = found.get(s)
             found[s] = g if prev is None else prev + g
@@ -564,7 +585,7 @@ def _jvp(
     pending: list[tuple[Tensor, Any]] = []
     for bl, td, sl, t in zip(boxed.boxes, boxed.defs, boxed.shapes, tangents):
         t_leaves, t_def = tree_flatten(t)
-        if t_def != td:
+        if t_def is not td and t_def != td:
             raise ValueError(f"tangent structure {t_def} does not match primal structure {td}")
         for b, pshape, tl in zip(bl, sl, t_leaves):
             tshape = tuple(getattr(tl, "shape", ()))
@@ -575,8 +596,8 @@ def _jvp(
             pending.append((b, tl))
     nested = _nested()
     with _recording() as recorded:
-        prev_save = _state.save_all
-        _state.save_all = True
+        prev_save = _state.tape.save_all
+        _state.tape.save_all = True
         try:
             with _depth():
                 result = fun(*boxed.args)
@@ -587,22 +608,25 @@ def _jvp(
                 out_leaves, out_def = tree_flatten(out)
                 out_b = [boxed.lower(o) for o in out_leaves]
         finally:
-            _state.save_all = prev_save
+            _state.tape.save_all = prev_save
     record = nested or boxed.tracked or boxed.uses_outside(recorded)
     as_tensor = record or boxed.any_tensor
     tan_slots: dict[int, Any] = {}
     for b, tl in pending:
         tb = boxed.lower(tl)
-        if isinstance(tb, Tensor) and not isinstance(tb, BatchTensor):
+        if tb.__class__ is BatchTensor:
+            pass
+        elif isinstance(tb, Tensor) and not isinstance(tb, BatchTensor):
             if not record:
                 tb = tb.data
         elif not hasattr(tb, "shape") or isinstance(tb, np.generic):
             tb = np.asarray(tb, dtype=b.dtype)
         tan_slots[b._slot] = _cast(tb, b.dtype)
-    prev_mode = _state.grad_enabled
-    _state.grad_enabled = record
-    hide = _b.hidden(frames)
-    hide.__enter__()
+    prev_mode = _state.tape.grad_enabled
+    _state.tape.grad_enabled = record
+    hide = _b.hidden(frames) if frames else None
+    if hide is not None:
+        hide.__enter__()
     if walk_level is not None:
         walk_level.__enter__()
     try:
@@ -642,8 +666,9 @@ def _jvp(
     finally:
         if walk_level is not None:
             walk_level.__exit__()
-        hide.__exit__()
-        _state.grad_enabled = prev_mode
+        if hide is not None:
+            hide.__exit__()
+        _state.tape.grad_enabled = prev_mode
     del recorded
     t_leaves = []
     for ob in out_b:

@@ -141,8 +141,18 @@ def test_unit_product_matches_the_general_rule(
     assert got.dtype == want.dtype
     assert got.shape == want.shape
     np.testing.assert_array_equal(got, want)
-    # A copy: the result never aliases the operand.
-    assert not np.shares_memory(out, other)
+    # A copy, or a read-only view: nothing can write into the operand through it.
+    assert not np.shares_memory(out, other) or not out.flags.writeable
+
+
+@pytest.mark.parametrize("jac", [tg.jacfwd, tg.jacrev])
+def test_a_jacobian_that_is_an_operand_is_a_writable_copy(jac) -> None:
+    w = _rand((4, 6))
+    got = jac(lambda x: w @ x)(np.ones(6))
+    np.testing.assert_array_equal(got, w)
+    assert got.flags.writeable and not np.shares_memory(got, w)
+    got[...] = 0.0
+    assert np.all(w != 0.0)
 
 
 def test_unit_product_with_the_basis_at_axis_1() -> None:
