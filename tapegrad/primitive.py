@@ -620,8 +620,12 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
     """
     if len(args) == 1:
         x = args[0]
-        if x.__class__ is Tensor and prim.plan1 is not None and prim.nout == 1:
-            return _bind1(x, prim, params)  # the one-tensor hot path (parameters allowed)
+        if prim.nout == 1:
+            if x.__class__ is Tensor and prim.plan1 is not None:
+                return _bind1(x, prim, params)  # the one-tensor hot path (parameters allowed)
+            if x.__class__ is _NDARRAY:  # plain NumPy maths (rules in a sweep that records nothing)
+                out = prim.fwd(np, x) if params is None else prim.fwd(np, x, **params)
+                return out if out.__class__ is _NDARRAY else _as_array(out, np)
     for a in args:
         if getattr(a, "_batched", False):
             # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).

@@ -165,7 +165,13 @@ SUBTRACT = Primitive(
     np_fwd="subtract",
     vjp_into=(None, _negated_into),
 )
+
+
 # ``2 - x`` is recorded with the tensor first, as PyTorch's rsub: out = b - a.
+def _rsub_np(a: Any, b: Any) -> Any:
+    return np.subtract(b, a)
+
+
 RSUB = Primitive(
     "rsub",
     lambda xp, a, b: xp.subtract(b, a),
@@ -175,6 +181,7 @@ RSUB = Primitive(
     grad_fn="RsubBackward1",
     broadcasting=True,
     graph_inputs=(0,),
+    np_fwd=_rsub_np,
     vjp_into=(_negated_into, None),
 )
 MULTIPLY = Primitive(
@@ -256,6 +263,10 @@ def _pow_fwd(xp: Any, x: Any, y: Any, kind: int = 1) -> Any:
     return xp.power(x, y)
 
 
+def _pow_np(x: Any, y: Any) -> Any:
+    return _pow_fwd(np, x, y)
+
+
 POWER = Primitive(
     "pow",
     _pow_fwd,
@@ -270,6 +281,7 @@ POWER = Primitive(
     uses=((0, 1), (0, 1, OUT)),
     grad_fn=_pow_name,
     broadcasting=True,
+    np_fwd=_pow_np,
     vjp_into=(lambda g, x, y, out, kind=1: _pow_grad_base_into(g, x, y, out), None),
     graph_inputs=lambda p: {0: (0,), 1: (0, 1), 2: (1,)}[p.get("kind", 1) if p else 1],
 )
@@ -944,10 +956,14 @@ def power(x: Any, y: Any) -> Any:
     xt = isinstance(x, Tensor)
     yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
-    out = bind(POWER, (x, y), {"kind": kind} if kind != 1 else None)
+    out = bind2(POWER, x, y, _POW_KINDS[kind])
     if xt != yt and isinstance(out, Tensor) and out.dtype == _F64:
         return _torch_promote(out, x if xt else y, y if xt else x)
     return out
+
+
+#: ``power``'s parameters by kind: which operand is the tensor (PowBackward0/1/2).
+_POW_KINDS = ({"kind": 0}, None, {"kind": 2})
 
 
 def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:

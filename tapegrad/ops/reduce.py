@@ -83,9 +83,17 @@ def _mean_name(params: Any) -> str:
     return "MeanBackward1" if params.get("dim_given") else "MeanBackward0"
 
 
+def _sum_fwd(
+    xp: Any, x: Any, axis: Any, keepdims: bool, shape: Any, dim_given: bool = False
+) -> Any:
+    if x.__class__ is np.ndarray:  # np.sum's own Python layers cost as much as a small sum
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
 SUM = Primitive(
     "sum",
-    lambda xp, x, axis, keepdims, shape, dim_given=False: xp.sum(x, axis=axis, keepdims=keepdims),
+    _sum_fwd,
     (lambda g, x, out, axis, keepdims, shape, dim_given=False: _restore(g, shape, axis, keepdims),),
     lambda t, x, out, axis, keepdims, shape, dim_given=False: sum(t[0], axis, keepdims),
     uses=((),),
