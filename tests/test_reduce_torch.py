@@ -819,3 +819,37 @@ def test_mean_values_is_numpys_mean_bit_for_bit():
                 assert type(got) is type(want)
                 assert np.asarray(got).dtype == np.asarray(want).dtype
                 np.testing.assert_array_equal(got, want)
+
+
+def test_sum_forward_and_restore_are_numpys_bit_for_bit():
+    """``sum`` runs ``np.add.reduce`` on NumPy arrays, and the reductions' rules broadcast
+    their cotangent back with a hand-made view: both must be exactly what ``np.sum`` and
+    ``np.broadcast_to`` give (values, dtypes, types), the view read-only and sharing memory."""
+    import itertools
+
+    from tapegrad.ops.reduce import SUM, _restore, normalize_axis
+
+    rng = np.random.default_rng(1)
+    for dt in (np.float64, np.float32, np.float16, np.int8, np.uint8, np.bool_, np.complex64):
+        for shape in [(), (1,), (7,), (3, 5), (4, 1, 6), (2, 3, 4), (0, 3)]:
+            x = (rng.standard_normal(shape) * 4).astype(dt)
+            nd = len(shape)
+            axes = [c for r in range(nd + 1) for c in itertools.combinations(range(nd), r)]
+            for axis, keepdims in itertools.product(axes, (False, True)):
+                axis = normalize_axis(axis, nd)
+                want = np.sum(x, axis=axis, keepdims=keepdims)
+                got = SUM.fwd(np, x, axis, keepdims, shape)
+                assert type(got) is type(want) and got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+                g = np.asarray(want)
+                kept = tuple(1 if i in axis else n for i, n in enumerate(shape))
+                back = _restore(g, shape, axis, keepdims)
+                expected = np.broadcast_to(g if keepdims else g.reshape(kept), shape)
+                assert back.shape == shape and back.dtype == g.dtype
+                np.testing.assert_array_equal(back, expected)
+                assert np.shares_memory(back, g) or back.size == 0
+                if any(k == 1 and n != 1 for k, n in zip(kept, shape)):
+                    assert not back.flags.writeable  # a broadcast: nothing writes through it
+    # A cotangent that is not contiguous takes NumPy's own broadcast_to.
+    g = np.arange(6.0).reshape(3, 2).T[:, :1]
+    np.testing.assert_array_equal(_restore(g, (2, 4), (1,), True), np.broadcast_to(g, (2, 4)))
