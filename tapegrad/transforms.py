@@ -856,7 +856,7 @@ def jacfwd(
             _check_dtype(_leaf_dtype(x), "jacfwd")
         basis, sizes = _basis(leaves, "jacfwd")
         total = sum(sizes)
-        f = _partial(fun, args, nums)
+        f = fun if len(args) == 1 else _partial(fun, args, nums)
         frames = _b.active_frames()
         walk = _b.new_level(total)
         level = walk.level
@@ -868,7 +868,12 @@ def jacfwd(
             k += len(ls)
         result = _jvp(f, primals, tuple(trees), has_aux, frames, walk)
         t_leaves, out_def = tree_flatten(result[1])
-        t_leaves = [_vmap_output(t, 0, level, total) for t in t_leaves]
+        t_leaves = [
+            _b._moveaxis(t.value, t.bdim, 0)
+            if t.__class__ is BatchTensor and t.level == level and t.value.__class__ is _NDARRAY
+            else _vmap_output(t, 0, level, total)
+            for t in t_leaves
+        ]
         jac_leaves = []
         for t in t_leaves:
             oshape = tuple(t.shape)[1:]
