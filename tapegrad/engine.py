@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import tape as _tape
-from .backend import namespace
+from .backend import namespace, ones_like
 from .tape import INS, LEAVES, OUTS, SLOT, SRCS, Entry, sweep, tape_holding
 from .tensor import Tensor
 
@@ -30,7 +30,7 @@ def _seed(t: Tensor, gradient: Any, create_graph: bool, index: int) -> Any:
                 f"grad can be implicitly created only for real scalar outputs but got "
                 f"{t.data.dtype}"
             )
-        g = namespace(t.data).ones_like(t.data)
+        g = ones_like(t.data)
     else:
         if isinstance(gradient, Tensor):
             g = gradient if create_graph else gradient.data

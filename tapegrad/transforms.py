@@ -23,7 +23,7 @@ import numpy as np
 
 from . import batching as _b
 from . import tape as _tape
-from .backend import namespace
+from .backend import namespace, ones_like
 from .batching import BatchTensor
 from .engine import rewrap_saved
 from .ops.index import getitem as _getitem
@@ -431,7 +431,7 @@ def value_and_grad(
         as_tensor = create or boxed.any_tensor
         flat = boxed.flat
         if isinstance(out_b, Tensor) and out_b._slot is not None:
-            seed = namespace(out_b.data).ones_like(out_b.data)
+            seed = ones_like(out_b.data)
             with _b.hidden(frames):
                 grads = _sweep_to([out_b], [_seed(seed, out_b, create)], flat, create, create)
         else:
