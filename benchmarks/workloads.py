@@ -185,6 +185,15 @@ WORKLOADS: dict[str, Workload] = {
             goals=(Goal(2.5, label="eager"), Goal(1.3, "tapegrad-jit", "replayed")),
         ),
         Workload(
+            name="nograd",
+            summary="overhead's 99 ops on length-16 float64, forward only, under no_grad",
+            dtype=np.dtype(np.float64),
+            default_size=16,
+            test_size=16,
+            make_inputs=overhead_inputs,
+            goals=(Goal(1.3),),
+        ),
+        Workload(
             name="mlp",
             summary="MLP 784-256-256-10, ReLU, cross-entropy, batch 128, float32, SGD step",
             dtype=np.dtype(np.float32),

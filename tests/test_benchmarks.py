@@ -103,6 +103,12 @@ def test_numpy_floor_matches_finite_differences(workload):
         pytest.skip("finite differences need float64")
     inputs = spec.make_inputs(spec.test_size)
     gradients = first_gradients(REFERENCE, spec, spec.test_size)
+    if workload == "nograd":  # forward only: its result is the overhead row's chain
+        x, y = inputs["x"], inputs["y"]
+        for _ in range(11):
+            x = np.exp(np.cos(np.tanh(np.sin(x) * 1.01 + 0.1) * y)) * 0.5 - 0.25
+        np.testing.assert_allclose(gradients["out"], x, rtol=1e-15)
+        return
     for name, gradient, function, wrt in _derivatives(workload, inputs, gradients):
         for index in (0, gradient.size // 2, gradient.size - 1):
             estimate = _central_difference(function, inputs, wrt, index, gradient.shape)

@@ -52,7 +52,8 @@ def _arrays(inputs: Inputs, *names: str) -> tuple[jax.Array, ...]:
     return tuple(jnp.array(inputs[name]) for name in names)
 
 
-def _overhead_loss(x, y):
+def _chain(x, y):
+    """The 99 elementwise operations of ``overhead``."""
     for _ in range(OVERHEAD_BLOCKS):
         x = jnp.sin(x)
         x = x * 1.01
@@ -63,7 +64,22 @@ def _overhead_loss(x, y):
         x = jnp.exp(x)
         x = x * 0.5
         x = x - 0.25
-    return jnp.sum(x)
+    return x
+
+
+def _overhead_loss(x, y):
+    return jnp.sum(_chain(x, y))
+
+
+def nograd(inputs: Inputs, wrap: Wrap = _eager) -> Step:
+    """JAX's operations compute without recording anything: no grad mode to enter."""
+    x, y = _arrays(inputs, "x", "y")
+    chain = wrap(_chain)
+
+    def step() -> dict[str, jax.Array]:
+        return {"out": jax.block_until_ready(chain(x, y))}
+
+    return step
 
 
 def overhead(inputs: Inputs, wrap: Wrap = _eager) -> Step:

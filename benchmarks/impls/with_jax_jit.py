@@ -16,6 +16,10 @@ def overhead(inputs: Inputs) -> Step:
     return with_jax.overhead(inputs, jax.jit)
 
 
+def nograd(inputs: Inputs) -> Step:
+    return with_jax.nograd(inputs, jax.jit)
+
+
 def mlp(inputs: Inputs) -> Step:
     return with_jax.mlp(inputs, jax.jit)
 

@@ -30,23 +30,37 @@ def _leaf(array: np.ndarray) -> mg.Tensor:
     return mg.tensor(array.copy(), constant=False)
 
 
+def _chain(x, y):
+    """The 99 elementwise operations of ``overhead``."""
+    for _ in range(OVERHEAD_BLOCKS):
+        x = mg.sin(x)
+        x = x * 1.01
+        x = x + 0.1
+        x = mg.tanh(x)
+        x = x * y
+        x = mg.cos(x)
+        x = mg.exp(x)
+        x = x * 0.5
+        x = x - 0.25
+    return x
+
+
 def overhead(inputs: Inputs) -> Step:
     x0, y = _leaf(inputs["x"]), _leaf(inputs["y"])
 
     def step() -> dict[str, np.ndarray]:
-        x = x0
-        for _ in range(OVERHEAD_BLOCKS):
-            x = mg.sin(x)
-            x = x * 1.01
-            x = x + 0.1
-            x = mg.tanh(x)
-            x = x * y
-            x = mg.cos(x)
-            x = mg.exp(x)
-            x = x * 0.5
-            x = x - 0.25
-        x.sum().backward()
+        _chain(x0, y).sum().backward()
         return {"x": x0.grad, "y": y.grad}
+
+    return step
+
+
+def nograd(inputs: Inputs) -> Step:
+    x0, y = _leaf(inputs["x"]), _leaf(inputs["y"])
+
+    def step() -> dict[str, np.ndarray]:
+        with mg.no_autodiff:
+            return {"out": _chain(x0, y)}
 
     return step
 

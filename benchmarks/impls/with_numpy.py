@@ -65,6 +65,27 @@ def overhead(inputs: Inputs) -> Step:
     return step
 
 
+def nograd(inputs: Inputs) -> Step:
+    """``overhead``'s 99 operations alone: the bare NumPy calls."""
+    x0, y = inputs["x"].copy(), inputs["y"].copy()
+
+    def step() -> dict[str, np.ndarray]:
+        x = x0
+        for _ in range(OVERHEAD_BLOCKS):
+            x = np.sin(x)
+            x = x * 1.01
+            x = x + 0.1
+            x = np.tanh(x)
+            x = x * y
+            x = np.cos(x)
+            x = np.exp(x)
+            x = x * 0.5
+            x = x - 0.25
+        return {"out": x}
+
+    return step
+
+
 def mlp(inputs: Inputs) -> Step:
     images, onehot = inputs["images"], inputs["onehot"]
     params = {name: inputs[name].copy() for name in MLP_PARAMETERS}

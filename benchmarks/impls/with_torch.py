@@ -31,25 +31,39 @@ def _leaf(array: np.ndarray) -> torch.Tensor:
     return torch.tensor(array, requires_grad=True)
 
 
+def _chain(x, y):
+    """The 99 elementwise operations of ``overhead``."""
+    for _ in range(OVERHEAD_BLOCKS):
+        x = torch.sin(x)
+        x = x * 1.01
+        x = x + 0.1
+        x = torch.tanh(x)
+        x = x * y
+        x = torch.cos(x)
+        x = torch.exp(x)
+        x = x * 0.5
+        x = x - 0.25
+    return x
+
+
 def overhead(inputs: Inputs) -> Step:
     x0, y = _leaf(inputs["x"]), _leaf(inputs["y"])
 
     def step() -> dict[str, torch.Tensor]:
         x0.grad = None
         y.grad = None
-        x = x0
-        for _ in range(OVERHEAD_BLOCKS):
-            x = torch.sin(x)
-            x = x * 1.01
-            x = x + 0.1
-            x = torch.tanh(x)
-            x = x * y
-            x = torch.cos(x)
-            x = torch.exp(x)
-            x = x * 0.5
-            x = x - 0.25
-        x.sum().backward()
+        _chain(x0, y).sum().backward()
         return {"x": x0.grad, "y": y.grad}
+
+    return step
+
+
+def nograd(inputs: Inputs) -> Step:
+    x0, y = _leaf(inputs["x"]), _leaf(inputs["y"])
+
+    def step() -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return {"out": _chain(x0, y)}
 
     return step
 
