@@ -362,7 +362,9 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
     slot = x._slot
     tape = _state.tape
     if slot is None or not tape.grad_enabled or prim.vjp is None:
-        t = _new(out)
+        t = _object_new(Tensor)  # (``wrap``, inlined: this is every op under no_grad)
+        t.data = out
+        t._slot = t._entry = t._version = t._extra = None
         if prim.view:
             _share_view(prim, x, t)
         return t
@@ -480,7 +482,10 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
         ):
             if prim.promotes and not _agrees(ad, bd, od):
                 return _retype(_new(out), ad, bd)
-        return _new(out)
+        t = _object_new(Tensor)  # (``wrap``, inlined: this is every op under no_grad)
+        t.data = out
+        t._slot = t._entry = t._version = t._extra = None
+        return t
     if aslot is not None and a._extra is not None and "replay" in a._extra:
         refresh_view(a)
         aslot = a._slot
