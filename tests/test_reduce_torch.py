@@ -853,3 +853,30 @@ def test_sum_forward_and_restore_are_numpys_bit_for_bit():
     # A cotangent that is not contiguous takes NumPy's own broadcast_to.
     g = np.arange(6.0).reshape(3, 2).T[:, :1]
     np.testing.assert_array_equal(_restore(g, (2, 4), (1,), True), np.broadcast_to(g, (2, 4)))
+
+
+def test_broadcast_view_is_numpys_broadcast_to():
+    from tapegrad.ops.shape import broadcast_view
+
+    rng = np.random.default_rng(2)
+    cases = [
+        ((), (4,)),
+        ((), (2, 3)),
+        ((3,), (2, 3)),
+        ((1,), (5,)),
+        ((2, 1), (2, 4)),
+        ((1, 3), (4, 2, 3)),
+        ((4, 1, 1), (2, 4, 3, 5)),
+        ((2, 3), (2, 3)),
+        ((0,), (3, 0)),
+    ]
+    for dt in (np.float64, np.float32, np.complex128, np.int32, np.bool_):
+        for src, shape in cases:
+            x = np.asarray(rng.standard_normal(src) * 3).astype(dt)
+            got, want = broadcast_view(x, shape), np.broadcast_to(x, shape)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            if src != shape:
+                assert not got.flags.writeable and (x.size == 0 or np.shares_memory(got, x))
+    strided = np.arange(8.0)[::2]  # not contiguous: NumPy's own broadcast_to
+    np.testing.assert_array_equal(broadcast_view(strided, (3, 4)), np.broadcast_to(strided, (3, 4)))

@@ -28,7 +28,7 @@ from ..replay.trace import any_true, is_traced
 from ..tensor import Tensor
 from .elementwise import _raw, equal, exp, power, sign, subtract, where
 from .elementwise import abs as _abs
-from .shape import astype, broadcast_to, reshape, transpose
+from .shape import astype, broadcast_to, broadcast_view, reshape, transpose
 
 __all__ = [
     "sum",
@@ -70,27 +70,13 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 def _restore(g: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast a reduced cotangent back to the input's ``shape``."""
+    if not keepdims and axes and len(axes) < len(shape):
+        # Put the reduced axes back as 1s (a full reduction's 0-d cotangent needs none).
+        kept = _kept_shape(shape, axes)
+        g = g.reshape(kept) if g.__class__ is np.ndarray else reshape(g, kept)
     if g.__class__ is np.ndarray:
-        if not keepdims and axes:
-            g = g.reshape(_kept_shape(shape, axes))
-        return _broadcast_view(g, shape)
-    if not keepdims and axes:
-        g = reshape(g, _kept_shape(shape, axes))
+        return broadcast_view(g, shape)
     return broadcast_to(g, shape)
-
-
-def _broadcast_view(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``np.broadcast_to(g, shape)`` for a ``g`` of ``shape``'s rank whose axes are either
-    ``shape``'s or 1: the same read-only view, made without ``broadcast_to``'s Python layers
-    (they cost more than the rest of a small reduction's gradient)."""
-    if g.shape == shape:
-        return g
-    if not g.flags.c_contiguous or g.dtype.hasobject:  # (no buffer to look into)
-        return np.broadcast_to(g, shape)
-    strides = tuple(0 if k == 1 and n != 1 else st for k, n, st in zip(g.shape, shape, g.strides))
-    view = np.ndarray(shape, g.dtype, g, 0, strides)
-    view.flags.writeable = False
-    return view
 
 
 def _sum_name(params: Any) -> str:
