@@ -1071,13 +1071,13 @@ def _unit_product(vals: list[Any], dims: list[Any]) -> tuple[Any, Any] | None:
     a, b = vals
     da, db = dims
     if da is None and db is not None and a.__class__ is _NDARRAY and _is_identity(b):
-        return _read_only(a, b.dtype), a.ndim - 1
+        return _times_identity(a, b.dtype), a.ndim - 1
     if db is None and da is not None and b.__class__ is _NDARRAY and _is_identity(a):
-        return _read_only(b, a.dtype), max(b.ndim - 2, 0)
+        return _times_identity(b, a.dtype), max(b.ndim - 2, 0)
     return None
 
 
-def _read_only(x: np.ndarray, eye_dtype: np.dtype) -> np.ndarray:
+def _times_identity(x: np.ndarray, eye_dtype: np.dtype) -> np.ndarray:
     """``x`` in the dtype of its product with an identity of ``eye_dtype``: a read-only view
     of ``x`` when that is its own dtype, else a converted copy."""
     if x.dtype is not eye_dtype and x.dtype != np.result_type(x.dtype, eye_dtype):

@@ -614,9 +614,9 @@ def _jvp(
     tan_slots: dict[int, Any] = {}
     for b, tl in pending:
         tb = boxed.lower(tl)
-        if tb.__class__ is BatchTensor:
-            pass
-        elif isinstance(tb, Tensor) and not isinstance(tb, BatchTensor):
+        if isinstance(tb, BatchTensor):
+            pass  # a batch of tangents (jacfwd's basis) goes through as it is
+        elif isinstance(tb, Tensor):
             if not record:
                 tb = tb.data
         elif not hasattr(tb, "shape") or isinstance(tb, np.generic):
@@ -868,12 +868,7 @@ def jacfwd(
             k += len(ls)
         result = _jvp(f, primals, tuple(trees), has_aux, frames, walk)
         t_leaves, out_def = tree_flatten(result[1])
-        t_leaves = [
-            _b._moveaxis(t.value, t.bdim, 0)
-            if t.__class__ is BatchTensor and t.level == level and t.value.__class__ is _NDARRAY
-            else _vmap_output(t, 0, level, total)
-            for t in t_leaves
-        ]
+        t_leaves = [_vmap_output(t, 0, level, total) for t in t_leaves]
         jac_leaves = []
         for t in t_leaves:
             oshape = tuple(t.shape)[1:]
@@ -1075,14 +1070,18 @@ def _vmap_inputs(in_axes: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
 
 def _vmap_output(o: Any, oa: Any, level: int, size: int) -> Any:
     """One output of a vmapped function: its batch axis (of ``level``) moved to ``oa``."""
-    mapped = _has_level(o, level)
-    if oa is None:
-        if mapped:
-            raise ValueError(
-                "vmap has mapped output but out_axes is None (an output varies along the batch)"
-            )
-        return o
-    v = _b.unwrap_level(o, level, size)
+    if o.__class__ is BatchTensor and o.level == level and oa is not None:
+        mapped = True  # the common case, in short
+        v = _b._moveaxis(o.value, o.bdim, 0)
+    else:
+        mapped = _has_level(o, level)
+        if oa is None:
+            if mapped:
+                raise ValueError(
+                    "vmap has mapped output but out_axes is None (an output varies along the batch)"
+                )
+            return o
+        v = _b.unwrap_level(o, level, size)
     nd = len(tuple(v.shape))
     if not -nd <= oa < nd:
         raise ValueError(
