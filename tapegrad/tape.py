@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import sysconfig
 import threading
 import weakref
 from bisect import bisect_left, bisect_right
@@ -608,8 +609,13 @@ def _into_rules(prim: Any, ins: tuple[Any, ...], floor: int) -> tuple[Any, ...]:
 #: costs more to allocate and touch than the bookkeeping that avoids it).
 INPLACE_MIN = 1 << 15
 # Whether ``sys.getrefcount`` counts every reference. CPython up to 3.13 does; later versions
-# may leave references from the interpreter's stack uncounted, so nothing is written in place.
-_EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+# may leave references from the interpreter's stack uncounted, and the free-threaded build
+# defers some counts, so there nothing is written in place.
+_EXACT_REFCOUNTS = (
+    sys.implementation.name == "cpython"
+    and sys.version_info < (3, 14)
+    and not sysconfig.get_config_var("Py_GIL_DISABLED")
+)
 _getrefcount = sys.getrefcount
 
 
