@@ -347,3 +347,46 @@ def test_basis_cache_keeps_the_newest_when_full() -> None:
         eye = tb._identity(n, np.float64)
         assert tb._is_identity(eye)  # cached, though more sizes were asked for than it holds
     assert len(tb._EYES) <= tb._EYE_CACHE_ENTRIES
+
+
+# ------------------------------------------------------------------ batched elementwise ops
+
+
+@pytest.mark.parametrize("bdim", [0, 1, 2])
+@pytest.mark.parametrize("other_shape", [(), (5,), (4, 5), "float", "int"])
+@pytest.mark.parametrize("swap", [False, True])
+def test_batched_elementwise_shortcut_matches_the_rule(bdim, other_shape, swap):
+    """A batched NumPy value against an unbatched array or number goes straight to NumPy
+    (``batching.bind2_batched``): the same values and batch axis as the primitive's rule."""
+    from tapegrad.ops import elementwise as ew
+
+    value = np.moveaxis(_rand((3, 4, 5)), 0, bdim)  # batch of 3, examples (4, 5)
+    if other_shape == "float":
+        other = 1.5
+    elif other_shape == "int":
+        other = 2
+    else:
+        other = _rand(other_shape) + 2.0
+    for prim in (ew.ADD, ew.SUBTRACT, ew.RSUB, ew.MULTIPLY, ew.TRUE_DIVIDE):
+        with tb.new_level(3) as level:
+            bt = tb._bt(value, bdim, level)
+            args = (other, bt) if swap else (bt, other)
+            fast = tb.bind2_batched(prim, *args, None)
+            slow = tb.bind_batched(prim, args, None)
+        got = np.moveaxis(fast.value, fast.bdim, 0)
+        want = np.moveaxis(slow.value, slow.bdim, 0)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_jacfwd_of_an_elementwise_chain_takes_the_shortcut(monkeypatch):
+    """Only the product with W goes through a batching rule; tanh's tangent rule multiplies
+    straight in NumPy."""
+    seen = []
+    general = tb.bind_batched
+    monkeypatch.setattr(tb, "bind_batched", lambda p, a, k: seen.append(p.name) or general(p, a, k))
+    w = _rand((6, 6))
+    jac = tg.jacfwd(lambda x: tg.tanh(w @ x))(np.ones(6))
+    assert seen == ["matmul"]
+    y = np.tanh(w @ np.ones(6))
+    np.testing.assert_allclose(jac, (1 - y * y)[:, None] * w, rtol=1e-14, atol=1e-15)
