@@ -224,10 +224,9 @@ def _handed_over(x: Tensor, d: Any, prim: Primitive) -> bool:
     leaf (the tape keeps leaves). Callers written in C hand over borrowed references, which
     count one more, so their arguments are never written over.
     """
-
-    if not _EXACT_REFCOUNTS or _getrefcount(x) != 3 or _getrefcount(d) != 4:
+    if not _EXACT_REFCOUNTS or _getrefcount(x) != 3 or x._extra is not None:
         return False
-    if x._extra is not None or d.dtype.char not in prim.keeps_type:
+    if d.dtype.char not in prim.keeps_type:
         return False
     if x._slot is not None:
         tape = _state.tape
@@ -235,8 +234,8 @@ def _handed_over(x: Tensor, d: Any, prim: Primitive) -> bool:
             return False
         if tape.grad_enabled and prim.vjp is not None and (tape.save_all or prim.plan1[0]):
             return False
-    flags = d.flags
-    return flags.owndata and flags.writeable
+    # ``d`` is held by ``x.data`` and by this function's and ``_bind1``'s variables.
+    return _tape.sole_large(d, holders=3)
 
 
 def _as_array(out: Any, xp: Any) -> Any:

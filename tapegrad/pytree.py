@@ -58,8 +58,7 @@ class TreeDef:
         return f"{self.kind}({inner})"
 
 
-#: The structure of a lone leaf (anything that is not a tuple, list, dict or ``None``).
-LEAF = _LEAF = TreeDef("leaf", None, ())
+_LEAF = TreeDef("leaf", None, ())
 _NONE = TreeDef("none", None, ())
 
 

@@ -619,18 +619,18 @@ _EXACT_REFCOUNTS = (
 _getrefcount = sys.getrefcount
 
 
-def sole_large(a: Any) -> bool:
+def sole_large(a: Any, holders: int = 1) -> bool:
     """True for a large, writable, floating NumPy array that owns its data and that nothing
-    refers to but the caller's one variable: the caller may overwrite it.
+    refers to but the caller's one variable (or the ``holders`` references the caller
+    accounts for): the caller may overwrite it.
 
-    The references counted are that variable, this function's parameter and
-    ``getrefcount``'s argument. A view, an array held in a list, a dict, a tensor or a second
-    variable, or one a hook kept, has more references (or does not own its data) and is left
-    alone.
+    The references counted are those, this function's parameter and ``getrefcount``'s
+    argument. A view, an array held in a list, a dict, a tensor or a second variable, or one
+    a hook kept, has more references (or does not own its data) and is left alone.
     """
     if a.__class__ is not _NDARRAY or a.size < INPLACE_MIN or not _EXACT_REFCOUNTS:
         return False
-    if _getrefcount(a) != 3 or a.dtype.kind not in "fc":
+    if _getrefcount(a) != holders + 2 or a.dtype.kind not in "fc":
         return False
     flags = a.flags  # (it refers to ``a``: counted above, not after)
     return flags.owndata and flags.writeable

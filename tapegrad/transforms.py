@@ -32,7 +32,6 @@ from .ops.shape import clone as _clone
 from .ops.shape import reshape as _reshape
 from .ops.shape import transpose as _transpose
 from .primitive import Primitive, bind
-from .pytree import LEAF as _LEAF
 from .pytree import tree_broadcast_prefix, tree_flatten, tree_unflatten
 from .tape import (
     INS,
@@ -247,19 +246,17 @@ class _Boxed:
         self.any_tensor = False
         for n in argnums:
             leaves, td = tree_flatten(args[n])
-            leaf = leaves[0] if len(leaves) == 1 else None
-            if leaf.__class__ is _NDARRAY and not frames:
-                # The common case, a NumPy array, in short: a new variable holding it.
-                _check_dtype(leaf.dtype, who)
-                box = Tensor._make(leaf, _tape.new_slot())
-                self.boxes.append([box])
-                self.defs.append(td)
-                self.kinds.append([False])
-                self.shapes.append([leaf.shape])
-                self.args[n] = box if td is _LEAF else tree_unflatten(td, [box])
-                continue
             bl, kl, sl, views = [], [], [], []
             for leaf in leaves:
+                if leaf.__class__ is _NDARRAY and not frames:
+                    # The common case, a NumPy array, in short: a new variable holding it.
+                    _check_dtype(leaf.dtype, who)
+                    sl.append(leaf.shape)
+                    box = Tensor._make(leaf, _tape.new_slot())
+                    bl.append(box)
+                    kl.append(False)
+                    views.append(box)
+                    continue
                 _check_dtype(_leaf_dtype(leaf), who)
                 sl.append(tuple(getattr(leaf, "shape", ())))
                 if _bottom_tracked(leaf):
