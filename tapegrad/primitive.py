@@ -106,6 +106,12 @@ class Primitive:
         that nothing but the sweep refers to and the entry differentiates that input alone:
         that saves allocating (and first touching) a new buffer. Each must still return the
         cotangent, computing a new array where ``g``'s shape or dtype cannot hold it.
+    vjp_unit : sequence of callables or None, optional
+        Rules like ``vjp`` for a cotangent of ones, which ``loss.sum().backward()`` hands to the
+        entries under the sum: ``g * v`` is then ``v``. The sweep calls them when ``g`` is a
+        large NumPy broadcast of the value 1 and the entry's residuals are freed after it.
+        A residual that nothing but the entry holds may then become the cotangent itself;
+        that saves a pass over the data and a new buffer.
     """
 
     __slots__ = (
@@ -124,6 +130,8 @@ class Primitive:
         "plan1",
         "plan2",
         "vjp_into",
+        "vjp_unit",
+        "large_rules",
         "keeps_type",
         "_plans",
         "__weakref__",
@@ -144,6 +152,7 @@ class Primitive:
         np_fwd: Callable[..., Any] | str | None = None,
         graph_inputs: Sequence[int] | Callable[[Any], Sequence[int]] | None = None,
         vjp_into: Sequence[Callable[..., Any] | None] | None = None,
+        vjp_unit: Sequence[Callable[..., Any] | None] | None = None,
     ) -> None:
         self.name = name
         self.fwd = fwd
@@ -159,6 +168,9 @@ class Primitive:
         self.promotes = broadcasting and nout == 1
         self.graph_inputs = graph_inputs
         self.vjp_into = tuple(vjp_into) if vjp_into is not None else None
+        self.vjp_unit = tuple(vjp_unit) if vjp_unit is not None else None
+        #: Whether the sweep looks for other rules when a cotangent is large.
+        self.large_rules = vjp_into is not None or vjp_unit is not None
         self.keeps_type = _self_typed_loops(self.np_fwd)
         self._plans: dict[tuple[int, int], tuple[bool, ...]] = {}
         # Save plans of the hot paths, by which arguments require grad.

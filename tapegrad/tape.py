@@ -479,8 +479,8 @@ def sweep(
         if e[BSHAPES] is None:
             prim = e[PRIM]
             rules = prim.vjp
-            if prim.vjp_into is not None and sole_large(g):
-                rules = _into_rules(prim, e[INS], floor)
+            if prim.large_rules and g.__class__ is _NDARRAY and g.size >= INPLACE_MIN:
+                rules = _large_rules(prim, g, e[INS], floor, retain_graph)
             for s, rule in zip(e[INS], rules):
                 if s is None or rule is None or s < floor:
                     continue
@@ -588,6 +588,25 @@ def _sweep_broadcast_inputs(
             gk = gk.copy() if not hasattr(gk, "_slot") else gk
         prev = cots.get(s)
         cots[s] = gk if prev is None else prev + gk
+
+
+def _large_rules(
+    prim: Any, g: Any, ins: tuple[Any, ...], floor: int, retain: bool
+) -> tuple[Any, ...]:
+    """The entry's rules for a large NumPy cotangent ``g``: those that write into ``g`` when
+    nothing but the sweep holds it; those for a cotangent of ones when ``g`` is a broadcast
+    one, unless the entry keeps its residuals (a unit rule may hand one on as the cotangent)."""
+    if prim.vjp_into is not None and sole_large(g, holders=2):
+        return _into_rules(prim, ins, floor)
+    if prim.vjp_unit is not None and not retain and _is_unit(g):
+        return prim.vjp_unit
+    return prim.vjp
+
+
+def _is_unit(g: Any) -> bool:
+    """True for a non-empty array of ones that is a broadcast of one element: the cotangent
+    that ``sum`` (and then ``add``) hand on from the seed of ``loss.backward()``."""
+    return not any(g.strides) and g.item(0) == 1
 
 
 def _into_rules(prim: Any, ins: tuple[Any, ...], floor: int) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import tape as _tape
 from ..primitive import OUT, Primitive, binary_op, bind, bind2, unary_op
 from ..replay.trace import all_true, any_true
 from ..tensor import Tensor
@@ -91,6 +92,7 @@ def _unary(
     grad_fn: str,
     np_fwd: str | None = None,
     vjp_into: Any = None,
+    vjp_unit: Any = None,
 ) -> Primitive:
     return Primitive(
         name,
@@ -101,6 +103,7 @@ def _unary(
         grad_fn=grad_fn,
         np_fwd=np_fwd,
         vjp_into=None if vjp_into is None else (vjp_into,),
+        vjp_unit=None if vjp_unit is None else (vjp_unit,),
     )
 
 
@@ -140,6 +143,49 @@ def _times_out_one_minus_out_into(g: Any, x: Any, out: Any) -> Any:
 
 _NDARRAY = np.ndarray
 _F64 = np.dtype(np.float64)
+
+# Rules for a cotangent of ones (see ``Primitive``'s ``vjp_unit``): ``g`` is then a large
+# broadcast view of one element equal to 1, so ``g * v`` is ``v``, exactly.
+
+
+def _taken(v: Any, g: Any) -> bool:
+    """Whether the residual ``v`` may itself become the cotangent ``g * v``: it has ``g``'s
+    shape and dtype, and nothing refers to it but the entry's saved tuple.
+
+    ``v`` reaches here from the sweep's ``rule(g, *saved)`` through the rule and one helper,
+    which account for the other four references: the call's argument tuple, and the
+    parameters of the rule, the helper and this function.
+    """
+    return (
+        v.__class__ is _NDARRAY
+        and v.shape == g.shape
+        and v.dtype == g.dtype
+        and _tape.sole_large(v, holders=5)
+    )
+
+
+def _unit_times(g: Any, v: Any) -> Any:
+    """``g * v`` for a cotangent of ones: ``v`` itself where nothing else holds it."""
+    return v if _taken(v, g) else g * v
+
+
+def _unit_one_minus_square(g: Any, out: Any) -> Any:
+    """``g * (1 - out**2)`` (the rule of ``tanh``) for a cotangent of ones: ``1 - out**2``,
+    computed in ``out`` where nothing else holds it."""
+    if _taken(out, g):
+        return np.subtract(1, np.multiply(out, out, out=out), out=out)
+    if out.shape == g.shape and out.dtype == g.dtype:
+        d = np.multiply(out, out)
+        return np.subtract(1, d, out=d)
+    return g * (1 - out * out)
+
+
+def _unit_out_one_minus_out(g: Any, out: Any) -> Any:
+    """``g * (out * (1 - out))`` (the rule of ``sigmoid``) for a cotangent of ones."""
+    if out.shape == g.shape and out.dtype == g.dtype:
+        d = np.subtract(1, out)
+        return np.multiply(d, out, out=d)
+    return g * (out * (1 - out))
 
 
 # ---------------------------------------------------------------------- arithmetic
@@ -198,6 +244,10 @@ MULTIPLY = Primitive(
     vjp_into=(
         lambda g, a, b, out: _ufunc_into(np.multiply, g, b),
         lambda g, a, b, out: _ufunc_into(np.multiply, g, a),
+    ),
+    vjp_unit=(
+        lambda g, a, b, out: _unit_times(g, b),
+        lambda g, a, b, out: _unit_times(g, a),
     ),
 )
 TRUE_DIVIDE = Primitive(
@@ -369,6 +419,7 @@ EXP = _unary(
     "ExpBackward0",
     "exp",
     lambda g, x, out: _ufunc_into(np.multiply, g, out),
+    lambda g, x, out: _unit_times(g, out),
 )
 EXPM1 = _unary(
     "expm1",
@@ -424,6 +475,7 @@ TANH = _unary(
     "TanhBackward0",
     "tanh",
     _times_one_minus_square_into,
+    lambda g, x, out: _unit_one_minus_square(g, out),
 )
 SQRT = _unary(
     "sqrt",
@@ -487,6 +539,7 @@ SIGMOID = _unary(
     (OUT,),
     "SigmoidBackward0",
     vjp_into=_times_out_one_minus_out_into,
+    vjp_unit=lambda g, x, out: _unit_out_one_minus_out(g, out),
 )
 
 
