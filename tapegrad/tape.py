@@ -503,7 +503,7 @@ def sweep(
                     if acc.__class__ is _NDARRAY:
                         owned[id(acc)] = acc
         else:
-            _sweep_broadcast_inputs(e, g, saved, params, floor, cots)
+            _sweep_broadcast_inputs(e, g, saved, params, floor, cots, passed_through)
         if not retain_graph:
             if vers:
                 e[SAVED] = None
@@ -570,7 +570,13 @@ def _lowest_reachable(tape: Tape, starts: list[Entry], hi: int) -> int:
 
 
 def _sweep_broadcast_inputs(
-    e: Entry, g: Any, saved: tuple[Any, ...], params: Any, floor: int, cots: dict[int, Any]
+    e: Entry,
+    g: Any,
+    saved: tuple[Any, ...],
+    params: Any,
+    floor: int,
+    cots: dict[int, Any],
+    passed_through: set[int],
 ) -> None:
     """The input loop of the sweep for an entry whose inputs were broadcast: cotangents are
     summed back to each input's shape."""
@@ -585,7 +591,7 @@ def _sweep_broadcast_inputs(
         if tuple(gk.shape) != bshapes[k]:
             gk = unbroadcast(gk, bshapes[k])
         elif gk is g:
-            gk = gk.copy() if not hasattr(gk, "_slot") else gk
+            passed_through.add(id(gk))
         prev = cots.get(s)
         cots[s] = gk if prev is None else prev + gk
 

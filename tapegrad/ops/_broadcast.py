@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+_NDARRAY = np.ndarray
+_add_reduce = np.add.reduce
+
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes along which an input of ``shape`` was broadcast.
@@ -26,8 +31,16 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
     )
     if not hasattr(g, "_slot"):
-        # A raw array (a sweep that records nothing): the array's own methods suffice.
-        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+        # A raw array (a sweep that records nothing): the array's own methods suffice. Without
+        # leading axes the sum already has the input's shape, and is an array of its own.
+        if not axes:
+            return g.reshape(shape)
+        if g.__class__ is not _NDARRAY:
+            return g.sum(axis=axes, keepdims=True).reshape(shape)
+        if not shape:  # a 0-d input: a 0-d array of the total
+            return np.asarray(_add_reduce(g, axis=axes))
+        g = _add_reduce(g, axis=axes, keepdims=True)  # (``sum`` without its Python layers)
+        return g.reshape(shape) if lead else g
     from .reduce import sum as _sum
     from .shape import reshape
 

@@ -226,9 +226,12 @@ def getitem(x: Any, index: Any, *, name: str | None = None) -> Any:
     >>> x.grad
     tensor([2., 0., 1.])
     """
-    index = normalize_index(index)
+    if index.__class__ is slice or index.__class__ is int:
+        basic = True  # the most common index, which needs no normalising
+    else:
+        index = normalize_index(index)
+        basic = _is_basic(index)
     shape = tuple(x.shape)
-    basic = _is_basic(index)
     if not basic:
         if _has_batched(index):
             # Indices that differ from example to example inside vmap.
