@@ -314,8 +314,29 @@ class _Boxed:
         return out
 
 
+class _since:
+    """Context manager marking where on this thread's tape a function's entries begin:
+    ``recorded()`` then lists those still on it. Slots only grow along the tape, so no
+    recorder needs feeding while the function runs."""
+
+    __slots__ = ("tape", "start")
+
+    def __enter__(self) -> _since:
+        self.tape = _state.tape
+        self.start = _tape.new_slot()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def recorded(self) -> list[Any]:
+        tape = self.tape
+        return tape.entries[tape.first_after(self.start) :]
+
+
 class _recording:
-    """Context manager: feed the entries appended to this thread's tape into a list."""
+    """Context manager: feed the entries appended to this thread's tape into a list (for
+    walks that must see every entry, also those a sweep inside the function consumed)."""
 
     __slots__ = ("tape", "entries")
 
@@ -401,7 +422,7 @@ def value_and_grad(
         frames = _b.active_frames()
         boxed = _Boxed(args, nums, "grad", frames)
         nested = _nested()
-        with _depth(), _recording() as recorded:
+        with _depth(), _since() as since:
             result = fun(*boxed.args, **kwargs)
             if has_aux:
                 if not (isinstance(result, (tuple, list)) and len(result) == 2):
@@ -423,8 +444,7 @@ def value_and_grad(
                     f"np.floating), but got {dtype.name}."
                 )
             out_b = boxed.lower(out)
-        create = nested or boxed.tracked or boxed.uses_outside(recorded)
-        del recorded
+        create = nested or boxed.tracked or boxed.uses_outside(since.recorded())
         as_tensor = create or boxed.any_tensor
         flat = boxed.flat
         if isinstance(out_b, Tensor) and out_b._slot is not None:
@@ -496,7 +516,7 @@ def _vjp(
         frames = _b.active_frames()
     boxed = _Boxed(primals, tuple(range(len(primals))), "vjp", frames)
     nested = _nested()
-    with _depth(), _recording() as recorded:
+    with _depth(), _since() as since:
         result = fun(*boxed.args)
         if has_aux:
             out, aux = result
@@ -504,8 +524,11 @@ def _vjp(
             out, aux = result, None
         out_leaves, out_def = tree_flatten(out)
         out_b = [boxed.lower(o) for o in out_leaves]
-    record = (nested or boxed.tracked or boxed.uses_outside(recorded)) if create is None else create
-    del recorded
+    record = (
+        (nested or boxed.tracked or boxed.uses_outside(since.recorded()))
+        if create is None
+        else create
+    )
     as_tensor = record or boxed.any_tensor
     flat = boxed.flat
 
