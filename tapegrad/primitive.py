@@ -53,6 +53,7 @@ _HOST = frozenset(
         int,
         float,
         bool,
+        complex,
         np.float64,
         np.float32,
         np.float16,
@@ -568,11 +569,17 @@ def _leaf_pairs(a: Any, aslot: Any, asrc: Any, b: Any, bslot: Any, bsrc: Any) ->
 
 
 def _agrees(ad: Any, bd: Any, od: np.dtype) -> bool:
-    """True when an operand with at least one dimension already has the wide dtype ``od``
-    NumPy chose: PyTorch's promotion then agrees with NumPy's."""
-    return (ad.__class__ is _NDARRAY and ad.dtype is od and ad.ndim > 0) or (
-        bd.__class__ is _NDARRAY and bd.dtype is od and bd.ndim > 0
-    )
+    """True when an operand already has the wide dtype ``od`` NumPy chose and PyTorch's
+    promotion gives it too: it has dimensions, or the other operand is a Python number."""
+    if ad.__class__ is _NDARRAY and ad.dtype is od:
+        return ad.ndim > 0 or bd.__class__ in _PY_REAL
+    if bd.__class__ is _NDARRAY and bd.dtype is od:
+        return bd.ndim > 0 or ad.__class__ in _PY_REAL
+    return False
+
+
+# Python numbers that never lift a tensor of a floating (or complex) dtype to another.
+_PY_REAL = frozenset({float, int, bool})
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -608,7 +615,11 @@ def torch_result_type(*operands: Any) -> np.dtype:
         cat = max(c for _, c in members)
         if cat > result_cat:
             if priority == 0:
-                result = _DEFAULT_OF_CATEGORY[cat]
+                if cat == 3 and result is not None and result.kind == "f":
+                    # A complex number with a float tensor: that float's complex counterpart.
+                    result = np.result_type(result, np.complex64)
+                else:
+                    result = _DEFAULT_OF_CATEGORY[cat]
             else:
                 result = np.result_type(*[dt for dt, c in members if c == cat])
             result_cat = cat

@@ -1107,6 +1107,30 @@ def test_mixed_tensor_dtypes_promote():
     assert (tg.tensor([True]) + 1).dtype == np.int64
 
 
+# (PyTorch refuses subtraction with a boolean operand, so those pairs are left out.)
+_NUMBER_CASES = [
+    (op, dtype, scalar)
+    for op in ("add", "sub", "mul", "truediv")
+    for dtype in ("float64", "float32", "int64", "int32", "bool", "complex128")
+    for scalar in (2, 2.5, True, 1j)
+    if not (op == "sub" and (dtype == "bool" or scalar is True))
+]
+
+
+@pytest.mark.parametrize(("op", "dtype", "scalar"), _NUMBER_CASES)
+def test_zero_d_tensor_with_python_number_promotes_as_pytorch(op, dtype, scalar):
+    torch = pytest.importorskip("torch")
+    import operator
+
+    fn = getattr(operator, op)
+    value = np.array(1 if dtype != "bool" else True, dtype=dtype)
+    for args in ((value, scalar), (scalar, value)):
+        ours = fn(*(tg.tensor(a) if a is value else a for a in args))
+        theirs = fn(*(torch.tensor(a) if a is value else a for a in args))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (args, op)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
 def test_integer_tensor_with_float_scalar_gives_float32():
     t = tg.tensor([1, 2])
     assert (t + 1.5).dtype == np.float32
