@@ -27,7 +27,7 @@ from .ops import linalg as _la
 from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _shp
-from .tensor import Tensor, dtype_title
+from .tensor import Tensor, check_subtraction, dtype_title
 
 __all__ = [
     # elementwise
@@ -86,6 +86,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
     >>> tg.sub(tg.tensor([3.0]), tg.tensor([1.0]), alpha=2)
     tensor([1.])
     """
+    check_subtraction(input, other)
     return _ew.subtract(input, other if alpha == 1 else _ew.multiply(other, alpha))
 
 

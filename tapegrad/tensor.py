@@ -57,6 +57,14 @@ FLOAT_ONLY_MESSAGE = "only Tensors of floating point dtype can require gradients
 FLOAT_COMPLEX_MESSAGE = "only Tensors of floating point and complex dtype can require gradients"
 FACTORY_DTYPE_MESSAGE = "Only Tensors of floating point and complex dtype can require gradients"
 INPLACE_LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+BOOL_SUBTRACTION_MESSAGE = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
+TWO_BOOL_SUBTRACTION_MESSAGE = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+    "`logical_xor()` operator instead."
+)
 
 
 def torch_type_name(dtype: np.dtype) -> str:
@@ -614,6 +622,7 @@ class Tensor:
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In-place ``self -= alpha * other``."""
+        check_subtraction(self, other)
         return self._arith_("subtract", other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
@@ -851,6 +860,7 @@ from .ops import shape as _shp  # noqa: E402
 from .primitive import binary_op, bind2  # noqa: E402
 
 _NO_DIM = object()
+_BOOL = np.dtype(np.bool_)
 _f64 = np.dtype(np.float64)
 _f32 = np.dtype(np.float32)
 
@@ -859,6 +869,9 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 
 def _binary(prim: Any) -> Callable[[Tensor, Any], Any]:
     return binary_op(prim, "op", None)
+
+
+_subtract = _binary(_ew.SUBTRACT)
 
 
 def _reflected(prim: Any) -> Callable[[Tensor, Any], Any]:
@@ -874,7 +887,34 @@ def _rtruediv(self: Tensor, other: Any) -> Any:
     return _ew.multiply(_ew.reciprocal(x), other)
 
 
+def _is_boolean(v: Any) -> bool:
+    """A boolean operand: a bool tensor or array, or a Python or NumPy bool."""
+    if v.__class__ is Tensor:
+        return v.data.dtype is _BOOL
+    return v.__class__ is bool or getattr(v, "dtype", None) == _BOOL
+
+
+def check_subtraction(a: Any, b: Any) -> None:
+    """Raise PyTorch's error for ``a - b`` with a boolean operand."""
+    if _is_boolean(a):
+        raise RuntimeError(
+            TWO_BOOL_SUBTRACTION_MESSAGE if _is_boolean(b) else BOOL_SUBTRACTION_MESSAGE
+        )
+    if _is_boolean(b):
+        raise RuntimeError(BOOL_SUBTRACTION_MESSAGE)
+
+
+def _sub(self: Tensor, other: Any) -> Any:
+    oc = other.__class__
+    if self.data.dtype is _BOOL or (oc is not float and oc is not int and _is_boolean(other)):
+        check_subtraction(self, other)
+    return _subtract(self, other)
+
+
 def _rsub(self: Tensor, other: Any) -> Any:
+    oc = other.__class__
+    if self.data.dtype is _BOOL or (oc is not float and oc is not int and _is_boolean(other)):
+        check_subtraction(other, self)
     return _ew.rsub(self, other)
 
 
@@ -1045,7 +1085,7 @@ def _invert(self):
 _methods: dict[str, Any] = {
     "__add__": _binary(_ew.ADD),
     "__radd__": _binary(_ew.ADD),
-    "__sub__": _binary(_ew.SUBTRACT),
+    "__sub__": _sub,
     "__rsub__": _rsub,
     "__mul__": _binary(_ew.MULTIPLY),
     "__rmul__": _binary(_ew.MULTIPLY),
@@ -1074,7 +1114,7 @@ _methods: dict[str, Any] = {
     "__xor__": _logical("bitwise_xor"),
     "__invert__": _invert,
     "add": _binary(_ew.ADD),
-    "sub": _binary(_ew.SUBTRACT),
+    "sub": _sub,
     "mul": _binary(_ew.MULTIPLY),
     "div": _binary(_ew.TRUE_DIVIDE),
     "pow": lambda self, other: _ew.power(self, other),

@@ -1131,6 +1131,40 @@ def test_zero_d_tensor_with_python_number_promotes_as_pytorch(op, dtype, scalar)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+_SUBTRACTIONS = {
+    "bool - bool": lambda m, b, f: b - b,
+    "bool - 1": lambda m, b, f: b - 1,
+    "1 - bool": lambda m, b, f: 1 - b,
+    "float - True": lambda m, b, f: f - True,
+    "True - float": lambda m, b, f: True - f,
+    "float - bool": lambda m, b, f: f - b,
+    "bool - float": lambda m, b, f: b - f,
+    "sub(float, True)": lambda m, b, f: m.sub(f, True),
+    "float.sub(bool)": lambda m, b, f: f.sub(b),
+    "bool.sub_(bool)": lambda m, b, f: b.clone().sub_(b),
+    "float -= True": lambda m, b, f: f.clone().sub_(True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SUBTRACTIONS))
+def test_subtraction_with_a_boolean_raises_as_pytorch(case):
+    torch = pytest.importorskip("torch")
+
+    def message(module):
+        b = module.tensor([True, False])
+        f = module.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError) as info:
+            _SUBTRACTIONS[case](module, b, f)
+        return str(info.value)
+
+    assert message(tg) == message(torch)
+
+
+def test_numpy_namespace_subtracts_booleans_as_numpy():
+    got = tg.numpy.subtract(tg.tensor([True, False]), 1)
+    assert got.dtype == np.int64 and got.tolist() == [0, -1]
+
+
 def test_integer_tensor_with_float_scalar_gives_float32():
     t = tg.tensor([1, 2])
     assert (t + 1.5).dtype == np.float32
