@@ -248,3 +248,14 @@ def test_peak_extra_memory_counts_what_a_step_allocates():
     if extra is None:
         pytest.skip(reason)
     assert 1.9 * size <= extra <= 2.5 * size
+
+
+def test_the_python_floor_yardsticks_compute_what_the_floor_does():
+    from benchmarks import python_floor
+    from benchmarks.workloads import overhead_inputs
+
+    rows = python_floor.steps(overhead_inputs(16))
+    assert set(rows) == {"nograd", "overhead"}
+    for row in rows.values():
+        python_floor.check(row)  # raises on a mismatch
+        assert set(row) >= {"numpy", "tapegrad"} and len(row) == 3

@@ -1,0 +1,260 @@
+"""What Python itself costs on the small-array rows: the floor under any pure-Python facade.
+
+On a length-16 vector a NumPy call takes a few hundred nanoseconds, so on the ``nograd`` and
+``overhead`` rows whatever a library does in Python around each call shows up in the ratio.
+This script measures two yardsticks next to hand-written NumPy and tapegrad, on the same
+chain of 99 operations:
+
+``minimal wrapper`` (``nograd``)
+    The least a tensor type can do: make one object holding the result of each NumPy call.
+    No grad mode, no dtype rules, no checks.
+``bare tape`` (``overhead``)
+    A bare Wengert tape: each operation appends its input ids and VJP closures to a list, and
+    the backward pass walks it with a dict of cotangents. No facade, no version counters, no
+    broadcasting, no hooks, no freeing.
+
+Each is timed in blocks interleaved with the NumPy floor, BLAS on one thread, and reported as
+the median of the per-round ratios, like ``run.py`` does::
+
+    python benchmarks/python_floor.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":  # a script: the repository root on the path, pools pinned first
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+    from benchmarks.threads import pin_environment
+
+    pin_environment()  # before NumPy is imported
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from benchmarks.impls import with_numpy, with_tapegrad  # noqa: E402
+from benchmarks.threads import limit_thread_pools  # noqa: E402
+from benchmarks.workloads import OVERHEAD_BLOCKS, overhead_inputs  # noqa: E402
+
+# ---------------------------------------------------------------------- a minimal wrapper
+
+
+_new = object.__new__
+
+
+class Wrapped:
+    """The least a tensor type can be: an object holding an array (each operator one call)."""
+
+    __slots__ = ("data",)
+
+    def __mul__(self, other: object, _ufunc: np.ufunc = np.multiply) -> Wrapped:
+        out = _new(Wrapped)
+        out.data = _ufunc(self.data, other.data if other.__class__ is Wrapped else other)
+        return out
+
+    def __add__(self, other: object, _ufunc: np.ufunc = np.add) -> Wrapped:
+        out = _new(Wrapped)
+        out.data = _ufunc(self.data, other.data if other.__class__ is Wrapped else other)
+        return out
+
+    def __sub__(self, other: object, _ufunc: np.ufunc = np.subtract) -> Wrapped:
+        out = _new(Wrapped)
+        out.data = _ufunc(self.data, other.data if other.__class__ is Wrapped else other)
+        return out
+
+
+def _wrapping(fn: np.ufunc) -> Callable[[Wrapped], Wrapped]:
+    def wrapped(x: Wrapped) -> Wrapped:
+        out = _new(Wrapped)
+        out.data = fn(x.data)
+        return out
+
+    return wrapped
+
+
+w_sin, w_cos, w_tanh, w_exp = (_wrapping(f) for f in (np.sin, np.cos, np.tanh, np.exp))
+
+
+def _wrapped_chain(x: Wrapped, y: Wrapped) -> Wrapped:
+    for _ in range(OVERHEAD_BLOCKS):
+        x = w_sin(x)
+        x = x * 1.01
+        x = x + 0.1
+        x = w_tanh(x)
+        x = x * y
+        x = w_cos(x)
+        x = w_exp(x)
+        x = x * 0.5
+        x = x - 0.25
+    return x
+
+
+# ---------------------------------------------------------------------- a bare tape
+
+
+class Tape:
+    """A Wengert list: ``(output id, input ids, VJP closures)`` per operation."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[int, tuple[int, ...], tuple[Callable[..., np.ndarray], ...]]] = []
+
+    def var(self, data: np.ndarray) -> Var:
+        return self.record(data, (), ())
+
+    def record(self, data: np.ndarray, ins: tuple[int, ...], vjps: tuple) -> Var:
+        v = Var(data, len(self.ops), self)
+        self.ops.append((v.id, ins, vjps))
+        return v
+
+    def gradients(self, out: Var) -> dict[int, np.ndarray]:
+        cots = {out.id: np.ones_like(out.data)}
+        for oid, ins, vjps in reversed(self.ops):
+            g = cots.pop(oid, None)
+            if g is None:
+                continue
+            if not ins:
+                cots[oid] = g  # an input: keep its gradient
+            for i, vjp in zip(ins, vjps, strict=True):
+                gi = vjp(g)
+                prev = cots.get(i)
+                cots[i] = gi if prev is None else prev + gi
+        return cots
+
+
+class Var:
+    __slots__ = ("data", "id", "tape")
+
+    def __init__(self, data: np.ndarray, id: int, tape: Tape) -> None:
+        self.data, self.id, self.tape = data, id, tape
+
+    def __mul__(self, other: Var | float) -> Var:
+        a = self.data
+        if isinstance(other, Var):
+            b = other.data
+            return self.tape.record(a * b, (self.id, other.id), (lambda g: g * b, lambda g: g * a))
+        return self.tape.record(a * other, (self.id,), (lambda g: g * other,))
+
+    def __add__(self, other: float) -> Var:
+        return self.tape.record(self.data + other, (self.id,), (lambda g: g,))
+
+    def __sub__(self, other: float) -> Var:
+        return self.tape.record(self.data - other, (self.id,), (lambda g: g,))
+
+    def sum(self) -> Var:
+        shape = self.data.shape
+        return self.tape.record(self.data.sum(), (self.id,), (lambda g: np.broadcast_to(g, shape),))
+
+
+def t_sin(x: Var) -> Var:
+    d = x.data
+    return x.tape.record(np.sin(d), (x.id,), (lambda g: g * np.cos(d),))
+
+
+def t_cos(x: Var) -> Var:
+    d = x.data
+    return x.tape.record(np.cos(d), (x.id,), (lambda g: -g * np.sin(d),))
+
+
+def t_tanh(x: Var) -> Var:
+    out = np.tanh(x.data)
+    return x.tape.record(out, (x.id,), (lambda g: g * (1.0 - out * out),))
+
+
+def t_exp(x: Var) -> Var:
+    out = np.exp(x.data)
+    return x.tape.record(out, (x.id,), (lambda g: g * out,))
+
+
+def _taped_chain(x: Var, y: Var) -> Var:
+    for _ in range(OVERHEAD_BLOCKS):
+        x = t_sin(x)
+        x = x * 1.01
+        x = x + 0.1
+        x = t_tanh(x)
+        x = x * y
+        x = t_cos(x)
+        x = t_exp(x)
+        x = x * 0.5
+        x = x - 0.25
+    return x
+
+
+# ---------------------------------------------------------------------- measuring
+
+
+def steps(inputs: dict[str, np.ndarray]) -> dict[str, dict[str, Callable[[], object]]]:
+    """Per row, the step of each contender (the NumPy floor first)."""
+    xw, yw = Wrapped(), Wrapped()
+    xw.data, yw.data = inputs["x"].copy(), inputs["y"].copy()
+
+    def bare_tape() -> dict[str, np.ndarray]:
+        tape = Tape()
+        x, y = tape.var(inputs["x"]), tape.var(inputs["y"])
+        cots = tape.gradients(_taped_chain(x, y).sum())
+        return {"x": cots[x.id], "y": cots[y.id]}
+
+    return {
+        "nograd": {
+            "numpy": with_numpy.nograd(inputs),
+            "minimal wrapper": lambda: {"out": _wrapped_chain(xw, yw).data},
+            "tapegrad": with_tapegrad.nograd(inputs),
+        },
+        "overhead": {
+            "numpy": with_numpy.overhead(inputs),
+            "bare tape": bare_tape,
+            "tapegrad": with_tapegrad.overhead(inputs),
+        },
+    }
+
+
+def check(row: dict[str, Callable[[], object]]) -> None:
+    """Every contender computes what the floor computes."""
+    want = row["numpy"]()
+    for name, step in row.items():
+        got = step()
+        for key, value in want.items():
+            value_got = with_tapegrad.to_numpy(got[key])
+            if not np.allclose(value_got, value, rtol=1e-10, atol=1e-12):
+                raise AssertionError(f"{name} computes a different {key!r} from the floor")
+
+
+def _block(step: Callable[[], object], seconds: float) -> float:
+    """Seconds per call over a block of about ``seconds``."""
+    calls = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(20):
+            step()
+        calls += 20
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed / calls
+
+
+def measure(rounds: int = 15, seconds: float = 0.2) -> dict[str, dict[str, float]]:
+    """Median per-round ratio to the floor, per row and contender."""
+    limit_thread_pools()
+    table = {}
+    for row_name, row in steps(overhead_inputs(16)).items():
+        check(row)
+        ratios: dict[str, list[float]] = {name: [] for name in row if name != "numpy"}
+        for _ in range(rounds):
+            floor = _block(row["numpy"], seconds)
+            for name in ratios:
+                ratios[name].append(_block(row[name], seconds) / floor)
+        table[row_name] = {name: statistics.median(r) for name, r in ratios.items()}
+    return table
+
+
+def main() -> None:
+    for row, ratios in measure().items():
+        cells = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in ratios.items())
+        print(f"{row:9s} (x hand-written NumPy): {cells}")
+
+
+if __name__ == "__main__":
+    main()
