@@ -113,6 +113,19 @@ def test_residuals_someone_holds_are_never_handed_on():
     assert not np.shares_memory(x.grad.numpy(), t.detach().numpy())
 
 
+@pytest.mark.parametrize("fn", [tg.tanh, tg.sigmoid, tg.exp], ids=["tanh", "sigmoid", "exp"])
+def test_an_output_someone_holds_keeps_its_values(fn):
+    a = np.linspace(-2.0, 2.0, N)
+    x = tg.tensor(a.copy(), requires_grad=True)
+    y = fn(x)
+    before = y.detach().numpy().copy()
+    y.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), before)
+    slope = {"tanh": 1 - before**2, "sigmoid": before * (1 - before), "exp": before}
+    np.testing.assert_allclose(x.grad.numpy(), slope[fn.__name__], rtol=1e-12)
+    assert not np.shares_memory(x.grad.numpy(), y.detach().numpy())
+
+
 def test_a_leafs_value_is_never_its_neighbours_gradient():
     a, b = np.linspace(-1.0, 1.0, N), np.linspace(0.5, 1.5, N)
     x = tg.tensor(a.copy(), requires_grad=True)
