@@ -27,7 +27,7 @@ from .ops import linalg as _la
 from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _shp
-from .tensor import Tensor, check_subtraction, dtype_title
+from .tensor import Tensor, check_subtraction, dtype_title, scaled
 
 __all__ = [
     # elementwise
@@ -77,7 +77,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002 - PyTor
     >>> tg.add(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]), alpha=2)
     tensor([3., 4.])
     """
-    return _ew.add(input, other if alpha == 1 else _ew.multiply(other, alpha))
+    return _ew.add(input, scaled(other, alpha))
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
@@ -87,7 +87,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
     tensor([1.])
     """
     check_subtraction(input, other)
-    return _ew.subtract(input, other if alpha == 1 else _ew.multiply(other, alpha))
+    return _ew.subtract(input, scaled(other, alpha))
 
 
 subtract = sub

@@ -911,6 +911,30 @@ def _sub(self: Tensor, other: Any) -> Any:
     return _subtract(self, other)
 
 
+def scaled(other: Any, alpha: Any) -> Any:
+    """``alpha * other``, the second operand of ``add`` and ``sub`` with ``alpha``: a Python
+    number when both are, as PyTorch folds them, else a product."""
+    if alpha == 1:
+        return other
+    if other.__class__ in _NUMBERS and alpha.__class__ in _NUMBERS:
+        return other * alpha
+    return _ew.multiply(other, alpha)
+
+
+_NUMBERS = frozenset({int, float, bool, complex})
+
+
+def _add_scaled(self: Tensor, other: Any, *, alpha: Any = 1) -> Any:
+    """``self + alpha * other`` (the method ``add``)."""
+    return _ew.add(self, scaled(other, alpha))
+
+
+def _sub_scaled(self: Tensor, other: Any, *, alpha: Any = 1) -> Any:
+    """``self - alpha * other`` (the method ``sub``)."""
+    check_subtraction(self, other)
+    return _ew.subtract(self, scaled(other, alpha))
+
+
 def _rsub(self: Tensor, other: Any) -> Any:
     oc = other.__class__
     if self.data.dtype is _BOOL or (oc is not float and oc is not int and _is_boolean(other)):
@@ -1113,8 +1137,8 @@ _methods: dict[str, Any] = {
     "__or__": _logical("bitwise_or"),
     "__xor__": _logical("bitwise_xor"),
     "__invert__": _invert,
-    "add": _binary(_ew.ADD),
-    "sub": _sub,
+    "add": _add_scaled,
+    "sub": _sub_scaled,
     "mul": _binary(_ew.MULTIPLY),
     "div": _binary(_ew.TRUE_DIVIDE),
     "pow": lambda self, other: _ew.power(self, other),

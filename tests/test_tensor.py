@@ -1160,6 +1160,37 @@ def test_subtraction_with_a_boolean_raises_as_pytorch(case):
     assert message(tg) == message(torch)
 
 
+_SCALED = {
+    "x.add(y, alpha=2)": lambda m, x, y: x.add(y, alpha=2),
+    "x.sub(y, alpha=2)": lambda m, x, y: x.sub(y, alpha=2),
+    "x.add(2, alpha=3)": lambda m, x, y: x.add(2, alpha=3),
+    "x.sub(y)": lambda m, x, y: x.sub(y),
+    "sub(x, 2, alpha=0.5)": lambda m, x, y: m.sub(x, 2, alpha=0.5),
+    "add(x, y, alpha=-1.5)": lambda m, x, y: m.add(x, y, alpha=-1.5),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SCALED))
+def test_add_and_sub_with_alpha_as_pytorch(case):
+    torch = pytest.importorskip("torch")
+    results = []
+    for module in (tg, torch):
+        x = module.tensor([1.0, 2.0], requires_grad=True)
+        y = module.tensor([3.0, 4.0], requires_grad=True)
+        out = _SCALED[case](module, x, y)
+        (out * module.tensor([1.0, 10.0])).sum().backward()
+        results.append(
+            (
+                out.detach().numpy().tolist(),
+                str(out.dtype).replace("torch.", ""),
+                out.grad_fn.name(),
+                x.grad.numpy().tolist(),
+                None if y.grad is None else y.grad.numpy().tolist(),
+            )
+        )
+    assert results[0] == results[1]
+
+
 def test_numpy_namespace_subtracts_booleans_as_numpy():
     got = tg.numpy.subtract(tg.tensor([True, False]), 1)
     assert got.dtype == np.int64 and got.tolist() == [0, -1]
