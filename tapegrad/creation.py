@@ -117,13 +117,15 @@ def tensor(data: Any, dtype: Any = None, requires_grad: Any = False, device: Any
         arr = data.data.copy()
     elif _is_tensor_seq(data):
         arr = np.array([d.detach().numpy() if isinstance(d, Tensor) else d for d in data])
-        arr = _infer(arr, data)
     else:
         xp = namespace(data) if hasattr(data, "shape") else np
         arr = xp.array(data, copy=True)
-        arr = _infer(arr, data)
+    # Python numbers are read in double precision, then cast once: to the dtype asked for,
+    # else to PyTorch's default for them (a detour through float32 would round twice).
     if dtype is not None:
         arr = arr.astype(np.dtype(dtype), copy=False)
+    else:
+        arr = _infer(arr, data)
     if device is None and not isinstance(arr, np.ndarray):
         t = Tensor._make(arr)
         if requires_grad:

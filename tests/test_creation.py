@@ -565,3 +565,13 @@ def test_numpy_of_tensor_shares_memory():
     a = t.numpy()
     a[0] = 7.0
     assert t.tolist() == [7.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128", "int64"])
+def test_python_numbers_are_cast_once_to_the_dtype_asked_for(dtype):
+    values = [0.1, -0.4, 1 / 3, 2.5e-8]
+    got = tg.tensor(values, dtype=getattr(tg, dtype)).numpy()
+    want = np.array(values).astype(dtype)  # from double precision, one cast
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert tg.tensor(values).dtype == np.float32  # PyTorch's default for Python floats
