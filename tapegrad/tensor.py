@@ -850,6 +850,8 @@ _OPS = _OpsNamespace()
 
 from collections import namedtuple  # noqa: E402
 
+import tapegrad as _tapegrad  # noqa: E402  (for methods that are top-level functions)
+
 from . import engine as _engine  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
@@ -1195,6 +1197,65 @@ _methods: dict[str, Any] = {
     "expand_as": lambda self, other: _shp.broadcast_to(self, other.shape),
     "flatten": _flatten,
 }
+
+
+def _top_level(name: str) -> Callable[..., Any]:
+    """The method ``x.name(...)``: the top-level function ``tapegrad.name(x, ...)``, which
+    follows PyTorch's signature (looked up on first call: that module imports this one)."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return getattr(_tapegrad, name)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _dims_method(name: str) -> Callable[..., Any]:
+    """A method taking its dimensions as one sequence or as several ints (``x.flip(0, 1)``)."""
+
+    def method(self: Tensor, *dims: Any) -> Any:
+        return getattr(_tapegrad, name)(self, _dims(dims))
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _repeat(self: Tensor, *sizes: Any) -> Tensor:
+    """Tile the tensor ``sizes`` times along each dimension (PyTorch's ``repeat``)."""
+    reps = _dims(sizes)
+    if len(reps) < self.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    return _tapegrad.tile(self, reps)
+
+
+def _where(self: Tensor, condition: Any, other: Any) -> Any:
+    """``tapegrad.where(condition, self, other)``."""
+    return _tapegrad.where(condition, self, other)
+
+
+def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:
+    """The pseudo-inverse (singular values below ``rcond`` times the largest are dropped)."""
+    return _la.pinv(self, rcond=rcond)
+
+
+# PyTorch's methods that are its top-level functions applied to the tensor.
+for _name in (
+    "subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
+    "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
+    "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
+    "gather inner outer kron inverse det slogdet"
+).split():
+    _methods.setdefault(_name, _top_level(_name))
+_methods.update(
+    flip=_dims_method("flip"),
+    tile=_dims_method("tile"),
+    repeat=_repeat,
+    where=_where,
+    pinverse=_pinverse,
+)
 
 for _name, _fn in _methods.items():
     if _fn.__doc__ is None and not _name.startswith("__"):

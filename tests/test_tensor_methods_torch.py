@@ -1,0 +1,99 @@
+"""The Tensor methods that are PyTorch's top-level functions applied to the tensor give
+PyTorch's values, dtypes and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+SQUARE = [[2.0, 0.5, 0.1], [0.3, 1.5, 0.2], [0.4, 0.6, 1.8]]  # well-conditioned, SPD-ish
+UNIT = [[0.1, -0.4, 0.7], [0.2, 0.5, -0.3]]  # inside (-1, 1)
+ABOVE_ONE = [[1.5, 2.0, 3.0], [1.2, 4.0, 2.5]]
+
+# name -> (values of self, call on the tensor given the module)
+CASES = {
+    "subtract": (UNIT, lambda m, x: x.subtract(m.ones(3), alpha=2)),
+    "multiply": (UNIT, lambda m, x: x.multiply(x)),
+    "divide": (ABOVE_ONE, lambda m, x: x.divide(m.tensor([2.0, 4.0, 8.0]))),
+    "true_divide": (ABOVE_ONE, lambda m, x: x.true_divide(3.0)),
+    "negative": (UNIT, lambda m, x: x.negative()),
+    "exp2": (UNIT, lambda m, x: x.exp2()),
+    "expm1": (UNIT, lambda m, x: x.expm1()),
+    "log2": (ABOVE_ONE, lambda m, x: x.log2()),
+    "log10": (ABOVE_ONE, lambda m, x: x.log10()),
+    "tan": (UNIT, lambda m, x: x.tan()),
+    "arcsin": (UNIT, lambda m, x: x.arcsin()),
+    "arccos": (UNIT, lambda m, x: x.arccos()),
+    "arctan": (UNIT, lambda m, x: x.arctan()),
+    "arctan2": (UNIT, lambda m, x: x.arctan2(x * 0.5 + 1.0)),
+    "sinh": (UNIT, lambda m, x: x.sinh()),
+    "cosh": (UNIT, lambda m, x: x.cosh()),
+    "arcsinh": (UNIT, lambda m, x: x.arcsinh()),
+    "arccosh": (ABOVE_ONE, lambda m, x: x.arccosh()),
+    "arctanh": (UNIT, lambda m, x: x.arctanh()),
+    "hypot": (UNIT, lambda m, x: x.hypot(x + 2.0)),
+    "logaddexp": (UNIT, lambda m, x: x.logaddexp(x * 3.0)),
+    "sinc": (UNIT, lambda m, x: x.sinc()),
+    "prod": (ABOVE_ONE, lambda m, x: x.prod(dim=1, keepdim=True)),
+    "prod all": (ABOVE_ONE, lambda m, x: x.prod()),
+    "var": (UNIT, lambda m, x: x.var(dim=0)),
+    "var correction": (UNIT, lambda m, x: x.var(dim=1, correction=0, keepdim=True)),
+    "std": (UNIT, lambda m, x: x.std()),
+    "std unbiased": (UNIT, lambda m, x: x.std(1, unbiased=False)),
+    "norm": (UNIT, lambda m, x: x.norm()),
+    "norm p dim": (UNIT, lambda m, x: x.norm(p=1, dim=1)),
+    "cumsum": (UNIT, lambda m, x: x.cumsum(dim=1)),
+    "cumprod": (ABOVE_ONE, lambda m, x: x.cumprod(0)),
+    "moveaxis": (UNIT, lambda m, x: x.moveaxis(0, 1)),
+    "broadcast_to": (UNIT, lambda m, x: x[0].broadcast_to((4, 3))),
+    "flip": (UNIT, lambda m, x: x.flip(0, 1)),
+    "flip list": (UNIT, lambda m, x: x.flip([1])),
+    "roll": (UNIT, lambda m, x: x.roll(1, 1)),
+    "tile": (UNIT, lambda m, x: x.tile(2, 1)),
+    "repeat": (UNIT, lambda m, x: x.repeat(2, 1, 2)),
+    "tril": (SQUARE, lambda m, x: x.tril()),
+    "triu": (SQUARE, lambda m, x: x.triu(1)),
+    "diagonal": (SQUARE, lambda m, x: x.diagonal(offset=1)),
+    "trace": (SQUARE, lambda m, x: x.trace()),
+    "take": (UNIT, lambda m, x: x.take(m.tensor([0, 4, 4]))),
+    "take_along_dim": (UNIT, lambda m, x: x.take_along_dim(m.tensor([[0], [2]]), dim=1)),
+    "gather": (UNIT, lambda m, x: x.gather(1, m.tensor([[2, 0], [1, 1]]))),
+    "inner": (UNIT, lambda m, x: x.inner(x)),
+    "outer": (UNIT, lambda m, x: x[0].outer(x[1])),
+    "kron": (UNIT, lambda m, x: x.kron(x)),
+    "inverse": (SQUARE, lambda m, x: x.inverse()),
+    "det": (SQUARE, lambda m, x: x.det()),
+    "slogdet": (SQUARE, lambda m, x: x.slogdet()[1]),
+    "pinverse": (UNIT, lambda m, x: x.pinverse()),
+    "where": (UNIT, lambda m, x: x.where(x > 0, x * 10.0)),
+}
+
+
+def _run(module, values, call):
+    x = module.tensor(values, dtype=module.float64, requires_grad=True)
+    out = call(module, x)
+    weights = module.arange(1, out.numel() + 1, dtype=module.float64).reshape(out.shape)
+    (out * weights).sum().backward()
+    return out.detach().numpy(), str(out.dtype).replace("torch.", ""), x.grad.numpy()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_method_gives_pytorchs_values_and_gradients(case):
+    values, call = CASES[case]
+    got, got_dtype, got_grad = _run(tg, values, call)
+    want, want_dtype, want_grad = _run(torch, values, call)
+    assert got_dtype == want_dtype
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-8, atol=1e-10)
+
+
+def test_repeat_needs_a_size_per_dimension():
+    x = tg.ones(2, 3)
+    with pytest.raises(RuntimeError, match="can not be smaller than number of dimensions"):
+        x.repeat(2)
+    with pytest.raises(RuntimeError, match="can not be smaller than number of dimensions"):
+        torch.ones(2, 3).repeat(2)
