@@ -1236,6 +1236,76 @@ def _where(self: Tensor, condition: Any, other: Any) -> Any:
     return _tapegrad.where(condition, self, other)
 
 
+def _new_filled(fill: Any) -> Callable[..., Tensor]:
+    """``x.new_zeros(size)`` and its kind: a new tensor of ``x``'s dtype and device unless
+    given others."""
+
+    def method(
+        self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        return _tapegrad.full(
+            _dims(size),
+            fill,
+            dtype=self.dtype if dtype is None else dtype,
+            device=self.device if device is None else device,
+            requires_grad=requires_grad,
+        )
+
+    method.__doc__ = f"A new tensor of ``size`` filled with {fill}, of this tensor's dtype."
+    return method
+
+
+def _new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A new tensor of ``size`` filled with ``fill_value``, of ``x``'s dtype and device."""
+    return _new_filled(fill_value)(
+        self, size, dtype=dtype, device=device, requires_grad=requires_grad
+    )
+
+
+def _new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """``tapegrad.tensor(data)`` of ``x``'s dtype and device unless given others."""
+    return _tapegrad.tensor(
+        data,
+        dtype=self.dtype if dtype is None else dtype,
+        device=self.device if device is None else device,
+        requires_grad=requires_grad,
+    )
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    """This tensor in ``other``'s dtype."""
+    return self.to(other.dtype)
+
+
+def _narrow(self: Tensor, dim: int, start: int, length: int) -> Any:
+    """The slice ``start:start + length`` along ``dim`` (a view)."""
+    dim = _red.normalize_axis(dim, self.ndim)[0]
+    return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+
+def _select(self: Tensor, dim: int, index: int) -> Any:
+    """The sub-tensor at ``index`` along ``dim``, without that dimension (a view)."""
+    dim = _red.normalize_axis(dim, self.ndim)[0]
+    return self[(slice(None),) * dim + (index,)]
+
+
+def _index_select(self: Tensor, dim: int, index: Any) -> Any:
+    """The entries at the integer ``index`` (1-D) along ``dim``."""
+    dim = _red.normalize_axis(dim, self.ndim)[0]
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    return _ix.getitem(self, (slice(None),) * dim + (idx,), name="IndexSelectBackward0")
+
+
 def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:
     """The pseudo-inverse (singular values below ``rcond`` times the largest are dropped)."""
     return _la.pinv(self, rcond=rcond)
@@ -1246,7 +1316,7 @@ for _name in (
     "subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
     "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
-    "gather inner outer kron inverse det slogdet"
+    "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(
@@ -1255,6 +1325,15 @@ _methods.update(
     repeat=_repeat,
     where=_where,
     pinverse=_pinverse,
+    type_as=_type_as,
+    new_zeros=_new_filled(0),
+    new_ones=_new_filled(1),
+    new_empty=_new_filled(0),
+    new_full=_new_full,
+    new_tensor=_new_tensor,
+    narrow=_narrow,
+    select=_select,
+    index_select=_index_select,
 )
 
 for _name, _fn in _methods.items():

@@ -70,6 +70,18 @@ CASES = {
     "slogdet": (SQUARE, lambda m, x: x.slogdet()[1]),
     "pinverse": (UNIT, lambda m, x: x.pinverse()),
     "where": (UNIT, lambda m, x: x.where(x > 0, x * 10.0)),
+    "split": (UNIT, lambda m, x: x.split(2, dim=1)[1]),
+    "chunk": (UNIT, lambda m, x: x.chunk(3, dim=1)[2]),
+    "unbind": (UNIT, lambda m, x: x.unbind(1)[0]),
+    "floor": (ABOVE_ONE, lambda m, x: x.floor() * x),
+    "bmm": (SQUARE, lambda m, x: x[None].bmm(x[None])),
+    "mv": (SQUARE, lambda m, x: x.mv(x[0])),
+    "diag": (UNIT, lambda m, x: x[1].diag(1)),
+    "swapdims": (UNIT, lambda m, x: x.swapdims(0, 1)),
+    "type_as": (UNIT, lambda m, x: x.type_as(m.zeros(1, dtype=m.float32))),
+    "narrow": (UNIT, lambda m, x: x.narrow(1, 1, 2)),
+    "select": (UNIT, lambda m, x: x.select(-1, 2)),
+    "index_select": (UNIT, lambda m, x: x.index_select(1, m.tensor([2, 0, 2]))),
 }
 
 
@@ -97,3 +109,22 @@ def test_repeat_needs_a_size_per_dimension():
         x.repeat(2)
     with pytest.raises(RuntimeError, match="can not be smaller than number of dimensions"):
         torch.ones(2, 3).repeat(2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x: x.new_zeros(2, 3),
+        lambda m, x: x.new_ones((4,)),
+        lambda m, x: x.new_full((2,), 3.5),
+        lambda m, x: x.new_tensor([1, 2]),
+        lambda m, x: x.new_tensor([0.1], dtype=m.float32),
+        lambda m, x: x.new_empty(3).fill_(2.0),
+    ],
+)
+def test_new_tensors_take_the_dtype_of_the_tensor(call):
+    got = call(tg, tg.tensor([1.0, 2.0], dtype=tg.float64))
+    want = call(torch, torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    assert not got.requires_grad and got.grad_fn is None
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
