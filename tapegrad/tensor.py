@@ -1306,6 +1306,16 @@ def _index_select(self: Tensor, dim: int, index: Any) -> Any:
     return _ix.getitem(self, (slice(None),) * dim + (idx,), name="IndexSelectBackward0")
 
 
+def _round(self: Tensor, *, decimals: int = 0) -> Any:
+    """Round half to even, to ``decimals`` places (zero gradient)."""
+    return _tapegrad.numpy.round(self, decimals)
+
+
+def _masked_fill(self: Tensor, mask: Any, value: Any) -> Any:
+    """``value`` where the boolean ``mask`` (broadcast to this shape) holds, else this."""
+    return _tapegrad.where(mask, value, self)
+
+
 def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:
     """The pseudo-inverse (singular values below ``rcond`` times the largest are dropped)."""
     return _la.pinv(self, rcond=rcond)
@@ -1334,6 +1344,11 @@ _methods.update(
     narrow=_narrow,
     select=_select,
     index_select=_index_select,
+    round=_round,
+    ceil=lambda self: _tapegrad.numpy.ceil(self),
+    trunc=lambda self: _tapegrad.numpy.trunc(self),
+    rsqrt=lambda self: _ew.reciprocal(_ew.sqrt(self)),
+    masked_fill=_masked_fill,
 )
 
 for _name, _fn in _methods.items():

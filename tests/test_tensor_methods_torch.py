@@ -82,6 +82,13 @@ CASES = {
     "narrow": (UNIT, lambda m, x: x.narrow(1, 1, 2)),
     "select": (UNIT, lambda m, x: x.select(-1, 2)),
     "index_select": (UNIT, lambda m, x: x.index_select(1, m.tensor([2, 0, 2]))),
+    "round": (ABOVE_ONE, lambda m, x: (x * 1.7).round() * x),
+    "round decimals": (UNIT, lambda m, x: (x / 3).round(decimals=2) * x),
+    "ceil": (UNIT, lambda m, x: (x * 3).ceil() * x),
+    "trunc": (UNIT, lambda m, x: (x * 3).trunc() * x),
+    "rsqrt": (ABOVE_ONE, lambda m, x: x.rsqrt()),
+    "masked_fill": (UNIT, lambda m, x: x.masked_fill(x > 0.15, 0.5)),
+    "masked_fill broadcast": (UNIT, lambda m, x: x.masked_fill(m.tensor([True, False, True]), -1)),
 }
 
 
