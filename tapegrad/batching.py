@@ -687,6 +687,7 @@ def _elementwise_rule(prim: Primitive) -> Rule:
 _UNARY = (
     _ew.NEGATIVE,
     _ew.FLOOR,
+    _ew.RINT,
     _ew.EXP,
     _ew.EXPM1,
     _ew.LOG,

@@ -903,3 +903,15 @@ def test_missing_ops_leave_names_out(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("name", ["rint", "round", "around"])
+def test_rounding_keeps_infinities_nans_and_the_sign_of_zero(name):
+    a = np.array([-0.3, np.inf, -np.inf, np.nan, 2.5, -2.5, 0.5, -1.7, 1e300])
+    got = getattr(tnp, name)(a)
+    want = getattr(np, name)(a)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    x = tg.tensor(a[[0, 4, 7]], requires_grad=True)
+    getattr(tnp, name)(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)

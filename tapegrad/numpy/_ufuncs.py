@@ -292,20 +292,7 @@ fix = trunc
 
 
 def _rint(x: Any) -> Any:
-    # floor(x) plus a constant that takes it to NumPy's rounding (half to even): exact values,
-    # and floor's zero gradient.
-    if isinstance(x, Tensor) and x._batched:
-        delta = _b.map_bottom(x, lambda v: _rint_delta(raw(v)))
-    else:
-        delta = _rint_delta(raw(x))
-    return get("elementwise.add")(get("elementwise.floor")(x), delta)
-
-
-def _rint_delta(r: Any) -> Any:
-    from ..backend import namespace
-
-    xp = namespace(r) if hasattr(r, "shape") else np
-    return xp.rint(r) - xp.floor(r)
+    return get("elementwise.rint")(x)
 
 
 rint = _composed1("rint", "Round to the nearest integer (half to even); zero gradient.", _rint)

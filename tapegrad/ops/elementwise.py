@@ -44,6 +44,8 @@ __all__ = [
     "where",
     "remainder",
     "floor_divide",
+    "floor",
+    "rint",
     "reciprocal",
     "square",
     "log1p",
@@ -406,6 +408,15 @@ FLOOR = _unary(
     (),
     "FloorBackward0",
     "floor",
+)
+RINT = _unary(
+    "rint",
+    lambda xp, x: xp.rint(x),
+    lambda g, x, out: g * 0,
+    lambda t, x, out: t[0] * 0,
+    (),
+    "RoundBackward0",
+    "rint",
 )
 
 # ---------------------------------------------------------------------- transcendental
@@ -1043,6 +1054,7 @@ floor_divide = binary_op(
 
 
 floor = unary_op(FLOOR, "floor", "Elementwise floor (zero gradient).")
+rint = unary_op(RINT, "rint", "Round to the nearest integer, half to even (zero gradient).")
 
 
 exp = unary_op(EXP, "exp", "Elementwise ``e**x``.")

@@ -443,6 +443,8 @@ SPECS: tuple[OpSpec, ...] = (
         (Case(((),)), Case(DRAWN)),
     ),
     _unary("floor", ew.floor, np.floor, LOWER_LATTICE),
+    _unary("rint", ew.rint, np.rint, LOWER_LATTICE),
+    _unary("rint, upper half", ew.rint, np.rint, UPPER_LATTICE),
     _unary("clone", sh.clone, np.copy),
     OpSpec(
         "copy_from",
