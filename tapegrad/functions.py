@@ -45,7 +45,7 @@ __all__ = [
     "reshape", "transpose", "permute", "swapaxes", "swapdims", "movedim", "moveaxis",
     "squeeze", "unsqueeze", "flatten", "broadcast_to", "cat", "concat", "concatenate", "stack",
     "split", "chunk", "unbind", "flip", "roll", "tile", "repeat_interleave", "tril", "triu",
-    "diagonal", "trace", "diag", "take", "take_along_dim", "gather",
+    "diagonal", "trace", "diag", "take", "take_along_dim", "gather", "sort", "topk",
     # products and linear algebra
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum",
     "tensordot", "kron", "det", "inverse", "slogdet",
@@ -730,6 +730,70 @@ def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Any:  # 
     """
     idx = indices.data if isinstance(indices, Tensor) else indices
     return _ix.take_along_axis(input, idx, dim)
+
+
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
+
+
+def _sort_indices(raw: Any, dim: int, descending: bool) -> Any:
+    """Indices that sort ``raw`` along ``dim``, stably: equal values keep their order, and NaN
+    counts as the largest value, as in PyTorch."""
+    xp = namespace(raw)
+    if not descending:
+        return xp.argsort(raw, axis=dim, kind="stable")
+    # Descending and stable: sort the reversed array ascending, reverse that order, and map
+    # positions in the reversed array back (NaN, last ascending, comes first).
+    n = raw.shape[dim]
+    order = xp.argsort(xp.flip(raw, axis=dim), axis=dim, kind="stable")
+    return (n - 1) - xp.flip(order, axis=dim)
+
+
+def sort(
+    input: Any,  # noqa: A002
+    dim: int = -1,
+    descending: bool = False,
+    stable: bool = False,
+) -> SortResult:
+    """The values of ``input`` sorted along ``dim`` and the indices they came from.
+
+    Equal values keep their order (a stable sort, whatever ``stable`` says), and NaN sorts as
+    the largest value. Gradients flow to the values' original places.
+
+    >>> tg.sort(tg.tensor([3.0, 1.0, 2.0]), descending=True)
+    sort(values=tensor([3., 2., 1.]), indices=tensor([0, 2, 1]))
+    """
+    raw = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if raw.ndim == 0:
+        return SortResult(input, Tensor._make(namespace(raw).zeros((), dtype=np.int64)))
+    dim = _red.normalize_axis(dim, raw.ndim)[0]
+    idx = _sort_indices(raw, dim, descending).astype(np.int64, copy=False)
+    return SortResult(_ix.take_along_axis(input, idx, dim), Tensor._make(idx))
+
+
+def topk(
+    input: Any,  # noqa: A002
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,  # noqa: A002
+) -> TopkResult:
+    """The ``k`` largest (or, with ``largest=False``, smallest) values along ``dim``, in order,
+    and their indices.
+
+    >>> tg.topk(tg.tensor([1.0, 4.0, 3.0, 2.0]), 2)
+    topk(values=tensor([4., 3.]), indices=tensor([1, 2]))
+    """
+    raw = input.data if isinstance(input, Tensor) else np.asarray(input)
+    d = _red.normalize_axis(dim, raw.ndim)[0] if raw.ndim else 0
+    size = raw.shape[d] if raw.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"selected index k out of range (k={k}, dimension size {size})")
+    if raw.ndim == 0:
+        return TopkResult(input, Tensor._make(namespace(raw).zeros((), dtype=np.int64)))
+    idx = _sort_indices(raw, d, largest).astype(np.int64, copy=False)
+    idx = idx[(slice(None),) * d + (slice(0, k),)]
+    return TopkResult(_ix.take_along_axis(input, idx, d), Tensor._make(idx))
 
 
 def gather(input: Any, dim: int, index: Any) -> Any:  # noqa: A002

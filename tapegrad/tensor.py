@@ -1326,7 +1326,8 @@ for _name in (
     "subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
     "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
-    "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims"
+    "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "
+    "sort topk"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

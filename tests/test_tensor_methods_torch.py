@@ -135,3 +135,45 @@ def test_new_tensors_take_the_dtype_of_the_tensor(call):
     assert str(got.dtype) == str(want.dtype).replace("torch.", "")
     assert not got.requires_grad and got.grad_fn is None
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+SORTABLE = [[0.3, float("nan"), 0.3, -1.0, 2.0], [2.0, 0.5, 0.5, 0.1, -np.inf]]
+DISTINCT = [[0.3, 0.9, 0.2, -1.0, 0.4], [2.0, 0.5, 0.7, 0.1, -3.0]]
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_as_pytorch_stable(dim, descending):
+    def run(module, values, differentiate):
+        x = module.tensor(values, dtype=module.float64, requires_grad=True)
+        out = x.sort(dim=dim, descending=descending, stable=True)
+        if not differentiate:
+            return out.values.detach().numpy(), out.indices.numpy()
+        weights = module.arange(1.0, 11.0, dtype=module.float64).reshape(2, 5)
+        (out.values * weights).sum().backward()
+        return out.values.detach().numpy(), out.indices.numpy(), x.grad.numpy()
+
+    # Ties, NaN (the largest value) and infinities: the order; distinct values: gradients too.
+    for values, differentiate in ((SORTABLE, False), (DISTINCT, True)):
+        ours = run(tg, values, differentiate)
+        theirs = run(torch, values, differentiate)
+        for got, want in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(("k", "dim", "largest"), [(2, 1, True), (3, 1, False), (1, 0, True)])
+def test_topk_as_pytorch(k, dim, largest):
+    results = []
+    for module in (tg, torch):
+        x = module.tensor(DISTINCT, dtype=module.float64, requires_grad=True)
+        out = x.topk(k, dim=dim, largest=largest)
+        weights = module.arange(1.0, out.values.numel() + 1, dtype=module.float64)
+        (out.values * weights.reshape(out.values.shape)).sum().backward()
+        results.append((out.values.detach().numpy(), out.indices.numpy(), x.grad.numpy()))
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_topk_refuses_k_beyond_the_dimension():
+    with pytest.raises(RuntimeError, match="out of range"):
+        tg.topk(tg.tensor([1.0, 2.0]), 3)
