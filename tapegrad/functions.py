@@ -47,7 +47,8 @@ __all__ = [
     "split", "chunk", "unbind", "flip", "roll", "tile", "repeat_interleave", "tril", "triu",
     "diagonal", "trace", "diag", "take", "take_along_dim", "gather", "sort", "topk",
     # products and linear algebra
-    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum",
+    "matmul", "mm", "bmm", "mv", "addmm", "addcmul", "addcdiv", "lerp", "dot", "vdot", "inner",
+    "outer", "ger", "einsum",
     "tensordot", "kron", "det", "inverse", "slogdet",
     # nn
     "softmax", "log_softmax",
@@ -810,6 +811,56 @@ def gather(input: Any, dim: int, index: Any) -> Any:  # noqa: A002
 
 matmul = _la.matmul
 mm = _la.matmul
+
+
+def addmm(
+    input: Any,  # noqa: A002
+    mat1: Any,
+    mat2: Any,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+) -> Any:
+    """``beta * input + alpha * (mat1 @ mat2)`` for 2-D ``mat1`` and ``mat2``.
+
+    >>> tg.addmm(tg.ones(2), tg.ones(2, 3), tg.ones(3, 2), alpha=2)
+    tensor([[7., 7.],
+            [7., 7.]])
+    """
+    if len(_shape(mat1)) != 2 or len(_shape(mat2)) != 2:
+        raise RuntimeError(
+            f"mat1 and mat2 must be matrices, got {len(_shape(mat1))}-D and "
+            f"{len(_shape(mat2))}-D tensors"
+        )
+    product = _la.matmul(mat1, mat2)
+    return _ew.add(scaled(input, beta), scaled(product, alpha))
+
+
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
+    """``input + value * tensor1 * tensor2``, broadcast.
+
+    >>> tg.addcmul(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]), value=0.5)
+    tensor([2.5000, 5.0000])
+    """
+    return _ew.add(input, scaled(_ew.multiply(tensor1, tensor2), value))
+
+
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
+    """``input + value * tensor1 / tensor2``, broadcast.
+
+    >>> tg.addcdiv(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([4.0, 8.0]), value=2)
+    tensor([1.5000, 1.5000])
+    """
+    return _ew.add(input, scaled(_ew.true_divide(tensor1, tensor2), value))
+
+
+def lerp(input: Any, end: Any, weight: Any) -> Any:  # noqa: A002
+    """Linear interpolation ``input + weight * (end - input)``.
+
+    >>> tg.lerp(tg.tensor([0.0, 10.0]), tg.tensor([10.0, 20.0]), 0.25)
+    tensor([ 2.5000, 12.5000])
+    """
+    return _ew.add(input, _ew.multiply(weight, _ew.subtract(end, input)))
 
 
 def bmm(input: Any, mat2: Any) -> Any:  # noqa: A002

@@ -1327,7 +1327,7 @@ for _name in (
     "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
     "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "
-    "sort topk"
+    "sort topk addmm addcmul addcdiv lerp"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

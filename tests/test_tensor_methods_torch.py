@@ -89,6 +89,12 @@ CASES = {
     "rsqrt": (ABOVE_ONE, lambda m, x: x.rsqrt()),
     "masked_fill": (UNIT, lambda m, x: x.masked_fill(x > 0.15, 0.5)),
     "masked_fill broadcast": (UNIT, lambda m, x: x.masked_fill(m.tensor([True, False, True]), -1)),
+    "addmm": (SQUARE, lambda m, x: x.addmm(x, x.T, beta=0.5, alpha=2)),
+    "addmm broadcast": (SQUARE, lambda m, x: m.addmm(x[0], x, x)),
+    "addcmul": (UNIT, lambda m, x: x.addcmul(x, x * 2, value=0.5)),
+    "addcdiv": (UNIT, lambda m, x: x.addcdiv(x + 1, x + 2, value=-1)),
+    "lerp": (UNIT, lambda m, x: x.lerp(x * 3, 0.3)),
+    "lerp tensor weight": (UNIT, lambda m, x: m.lerp(x, x.flip(1), x)),
 }
 
 
