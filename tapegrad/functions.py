@@ -27,7 +27,7 @@ from .ops import linalg as _la
 from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _shp
-from .tensor import Tensor, check_subtraction, dtype_title, scaled
+from .tensor import Tensor, check_subtraction, dtype_title
 
 __all__ = [
     # elementwise
@@ -72,13 +72,26 @@ def _as_input(x: Any) -> Any:
 # ---------------------------------------------------------------------------- elementwise
 
 
+def _scaled(other: Any, alpha: Any) -> Any:
+    """``alpha * other``, the second operand of ``add`` and ``sub`` with ``alpha``: a Python
+    number when both are, as PyTorch folds them, else a product."""
+    if alpha == 1:
+        return other
+    if other.__class__ in _NUMBERS and alpha.__class__ in _NUMBERS:
+        return other * alpha
+    return _ew.multiply(other, alpha)
+
+
+_NUMBERS = frozenset({int, float, bool, complex})
+
+
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002 - PyTorch's name
     """``input + alpha * other``.
 
     >>> tg.add(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]), alpha=2)
     tensor([3., 4.])
     """
-    return _ew.add(input, scaled(other, alpha))
+    return _ew.add(input, _scaled(other, alpha))
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
@@ -88,7 +101,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
     tensor([1.])
     """
     check_subtraction(input, other)
-    return _ew.subtract(input, scaled(other, alpha))
+    return _ew.subtract(input, _scaled(other, alpha))
 
 
 subtract = sub
@@ -833,7 +846,7 @@ def addmm(
             f"{len(_shape(mat2))}-D tensors"
         )
     product = _la.matmul(mat1, mat2)
-    return _ew.add(scaled(input, beta), scaled(product, alpha))
+    return _ew.add(_scaled(input, beta), _scaled(product, alpha))
 
 
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
@@ -842,7 +855,7 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  
     >>> tg.addcmul(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]), value=0.5)
     tensor([2.5000, 5.0000])
     """
-    return _ew.add(input, scaled(_ew.multiply(tensor1, tensor2), value))
+    return _ew.add(input, _scaled(_ew.multiply(tensor1, tensor2), value))
 
 
 def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
@@ -851,7 +864,7 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  
     >>> tg.addcdiv(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([4.0, 8.0]), value=2)
     tensor([1.5000, 1.5000])
     """
-    return _ew.add(input, scaled(_ew.true_divide(tensor1, tensor2), value))
+    return _ew.add(input, _scaled(_ew.true_divide(tensor1, tensor2), value))
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Any:  # noqa: A002

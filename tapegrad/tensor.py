@@ -913,30 +913,6 @@ def _sub(self: Tensor, other: Any) -> Any:
     return _subtract(self, other)
 
 
-def scaled(other: Any, alpha: Any) -> Any:
-    """``alpha * other``, the second operand of ``add`` and ``sub`` with ``alpha``: a Python
-    number when both are, as PyTorch folds them, else a product."""
-    if alpha == 1:
-        return other
-    if other.__class__ in _NUMBERS and alpha.__class__ in _NUMBERS:
-        return other * alpha
-    return _ew.multiply(other, alpha)
-
-
-_NUMBERS = frozenset({int, float, bool, complex})
-
-
-def _add_scaled(self: Tensor, other: Any, *, alpha: Any = 1) -> Any:
-    """``self + alpha * other`` (the method ``add``)."""
-    return _ew.add(self, scaled(other, alpha))
-
-
-def _sub_scaled(self: Tensor, other: Any, *, alpha: Any = 1) -> Any:
-    """``self - alpha * other`` (the method ``sub``)."""
-    check_subtraction(self, other)
-    return _ew.subtract(self, scaled(other, alpha))
-
-
 def _rsub(self: Tensor, other: Any) -> Any:
     oc = other.__class__
     if self.data.dtype is _BOOL or (oc is not float and oc is not int and _is_boolean(other)):
@@ -1139,8 +1115,6 @@ _methods: dict[str, Any] = {
     "__or__": _logical("bitwise_or"),
     "__xor__": _logical("bitwise_xor"),
     "__invert__": _invert,
-    "add": _add_scaled,
-    "sub": _sub_scaled,
     "mul": _binary(_ew.MULTIPLY),
     "div": _binary(_ew.TRUE_DIVIDE),
     "pow": lambda self, other: _ew.power(self, other),
@@ -1236,25 +1210,6 @@ def _where(self: Tensor, condition: Any, other: Any) -> Any:
     return _tapegrad.where(condition, self, other)
 
 
-def _new_filled(fill: Any) -> Callable[..., Tensor]:
-    """``x.new_zeros(size)`` and its kind: a new tensor of ``x``'s dtype and device unless
-    given others."""
-
-    def method(
-        self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-    ) -> Tensor:
-        return _tapegrad.full(
-            _dims(size),
-            fill,
-            dtype=self.dtype if dtype is None else dtype,
-            device=self.device if device is None else device,
-            requires_grad=requires_grad,
-        )
-
-    method.__doc__ = f"A new tensor of ``size`` filled with {fill}, of this tensor's dtype."
-    return method
-
-
 def _new_full(
     self: Tensor,
     size: Any,
@@ -1264,10 +1219,25 @@ def _new_full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """A new tensor of ``size`` filled with ``fill_value``, of ``x``'s dtype and device."""
-    return _new_filled(fill_value)(
-        self, size, dtype=dtype, device=device, requires_grad=requires_grad
+    """A new tensor of ``size`` filled with ``fill_value``, of this tensor's dtype and device
+    unless given others."""
+    return _tapegrad.full(
+        _dims((size,)),
+        fill_value,
+        dtype=self.dtype if dtype is None else dtype,
+        device=self.device if device is None else device,
+        requires_grad=requires_grad,
     )
+
+
+def _new_filled(fill: Any) -> Callable[..., Tensor]:
+    """``x.new_zeros(*size)`` and its kind: :func:`_new_full` with ``fill``."""
+
+    def method(self: Tensor, *size: Any, **kwargs: Any) -> Tensor:
+        return _new_full(self, _dims(size), fill, **kwargs)
+
+    method.__doc__ = f"A new tensor of ``size`` filled with {fill}, of this tensor's dtype."
+    return method
 
 
 def _new_tensor(
@@ -1323,7 +1293,7 @@ def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:
 
 # PyTorch's methods that are its top-level functions applied to the tensor.
 for _name in (
-    "subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
+    "add sub subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
     "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
     "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "

@@ -131,10 +131,15 @@ def _twice_times_into(g: Any, x: Any) -> Any:
     return _ufunc_into(np.multiply, _ufunc_into(np.multiply, g, x), 2)
 
 
+def _one_minus_square_np(out: Any) -> Any:
+    """``1 - out**2`` of a NumPy array, in one new array."""
+    d = np.multiply(out, out)
+    return np.subtract(1, d, out=d)
+
+
 def _times_one_minus_square_into(g: Any, x: Any, out: Any) -> Any:
     """``g * (1 - out**2)`` (the rule of ``tanh``) with one new array instead of two."""
-    d = np.multiply(out, out)
-    return _ufunc_into(np.multiply, g, np.subtract(1, d, out=d))
+    return _ufunc_into(np.multiply, g, _one_minus_square_np(out))
 
 
 def _times_out_one_minus_out_into(g: Any, x: Any, out: Any) -> Any:
@@ -177,8 +182,7 @@ def _unit_one_minus_square(g: Any, out: Any) -> Any:
     if _taken(out, g):
         return np.subtract(1, np.multiply(out, out, out=out), out=out)
     if out.shape == g.shape and out.dtype == g.dtype:
-        d = np.multiply(out, out)
-        return np.subtract(1, d, out=d)
+        return _one_minus_square_np(out)
     return g * (1 - out * out)
 
 
@@ -400,24 +404,24 @@ FLOOR_DIVIDE = Primitive(
     broadcasting=True,
     np_fwd="floor_divide",
 )
-FLOOR = _unary(
-    "floor",
-    lambda xp, x: xp.floor(x),
-    lambda g, x, out: g * 0,
-    lambda t, x, out: t[0] * 0,
-    (),
-    "FloorBackward0",
-    "floor",
-)
-RINT = _unary(
-    "rint",
-    lambda xp, x: xp.rint(x),
-    lambda g, x, out: g * 0,
-    lambda t, x, out: t[0] * 0,
-    (),
-    "RoundBackward0",
-    "rint",
-)
+
+
+def _rounding(name: str, grad_fn: str) -> Primitive:
+    """A rounding to integers, NumPy's function ``name``: piecewise constant, so its
+    derivative is zero (as PyTorch takes it at the jumps too)."""
+    return _unary(
+        name,
+        lambda xp, x: getattr(xp, name)(x),
+        lambda g, x, out: g * 0,
+        lambda t, x, out: t[0] * 0,
+        (),
+        grad_fn,
+        name,
+    )
+
+
+FLOOR = _rounding("floor", "FloorBackward0")
+RINT = _rounding("rint", "RoundBackward0")
 
 # ---------------------------------------------------------------------- transcendental
 
