@@ -303,17 +303,17 @@ def normalize_device(device: Any) -> str:
 
 def to_host(x: Any) -> np.ndarray:
     """``x``'s values as a NumPy array: NumPy data as it is, CuPy data copied from its GPU
-    (``.get()``), other arrays (NumPy subclasses, NumPy scalars) through ``numpy.asarray``.
+    (``.get()``, which any array type with such a method gets), other arrays (NumPy
+    subclasses, NumPy scalars) through ``numpy.asarray``.
 
     >>> to_host(np.float64(2.0))
     array(2.)
     """
     if type(x) is _NDARRAY:
         return x
-    if not isinstance(x, (_NDARRAY, np.generic)):
-        get = getattr(x, "get", None)
-        if callable(get):
-            return get()
+    get = getattr(x, "get", None)
+    if callable(get):  # a device array's explicit copy to the host
+        return get()
     return np.asarray(x)
 
 

@@ -595,9 +595,11 @@ def _broadcast(v: Any, shape: tuple[int, ...]) -> Any:
         return v
     if v.__class__ is _NDARRAY:
         return np.broadcast_to(v, shape)
-    if not isinstance(v, Tensor):
-        return np.broadcast_to(np.asanyarray(v), shape)
-    return _sh.broadcast_to(v, shape)
+    if isinstance(v, Tensor):
+        return _sh.broadcast_to(v, shape)
+    if not hasattr(v, "shape"):
+        v = np.asarray(v)
+    return namespace(v).broadcast_to(v, shape)
 
 
 def _front(v: Any, d: int | None, size: int) -> Any:
@@ -847,7 +849,8 @@ def _batch_axis_of_index(items: tuple[Any, ...]) -> int:
     for i in items:
         if _is_advanced(i):
             if _is_bool_index(i):
-                shapes.append((int(np.count_nonzero(np.asarray(i))),))
+                mask = i if hasattr(i, "shape") else np.asarray(i)
+                shapes.append((int(namespace(mask).count_nonzero(mask)),))
             else:
                 shapes.append(_shape(i) if hasattr(i, "shape") else np.shape(i))
     return len(np.broadcast_shapes(*shapes))
@@ -880,7 +883,9 @@ def _scatter_rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, A
 
 
 def _region_shape(shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
-    probe = np.broadcast_to(np.zeros((), dtype=np.int8), shape)
+    # The probe lives with the index arrays: a device module refuses host probes and back.
+    xp = next((namespace(i) for i in _index_items(index) if hasattr(i, "shape")), np)
+    probe = xp.broadcast_to(xp.zeros((), dtype=np.int8), shape)
     return tuple(probe[index].shape)
 
 
@@ -1434,8 +1439,8 @@ def _bcast_front(v: Any, size: int) -> Any:
     """``v`` (not batched at the level being crossed) repeated along a new leading axis."""
     if isinstance(v, Tensor):
         return _sh.broadcast_to(v, (size,) + tuple(v.shape))
-    a = v if isinstance(v, _NDARRAY) else np.asarray(v)
-    return np.broadcast_to(a, (size,) + a.shape)
+    a = v if hasattr(v, "shape") else np.asarray(v)
+    return namespace(a).broadcast_to(a, (size,) + tuple(a.shape))
 
 
 def unwrap_level(v: Any, level: int, size: int) -> Any:

@@ -16,7 +16,10 @@ can take far longer on its first example than on later ones, which is not a fail
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
+from devices import STRICT_KIND, refusing_host_conversions
 from hypothesis import HealthCheck, settings
 
 PROFILE_ENV_VAR = "HYPOTHESIS_PROFILE"
@@ -37,3 +40,15 @@ settings.register_profile(
 settings.register_profile("dev", parent=_BASE, max_examples=100, deadline=None)
 
 settings.load_profile(os.environ.get(PROFILE_ENV_VAR, DEFAULT_PROFILE))
+
+
+@pytest.fixture(autouse=True)
+def _strict_arrays_refuse_host_conversions(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests on the strict stand-in for a device array run with NumPy's host conversions
+    refusing StrictArrays (``devices.refusing_host_conversions``), as they refuse CuPy arrays."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and any(p is STRICT_KIND for p in callspec.params.values()):
+        with refusing_host_conversions():
+            yield
+    else:
+        yield

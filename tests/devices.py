@@ -34,9 +34,10 @@ draws to the device of the arguments.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ __all__ = [
     "StrictArray",
     "cuda_available",
     "device_params",
+    "refusing_host_conversions",
     "skip_marks",
 ]
 
@@ -97,14 +99,17 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _refuse_plain(where: str, values: Any) -> None:
+def _refuse_plain(where: str, values: Any, any_plain: bool = False) -> None:
+    """Raise if ``values`` hold plain NumPy data: floating arrays of one dimension or more,
+    or, with ``any_plain``, any plain array (0-d and integer or boolean ones too)."""
     flat = values if isinstance(values, (tuple, list)) else (values,)
     for v in flat:
         if isinstance(v, (tuple, list)):
-            _refuse_plain(where, v)
-        elif _is_plain(v) and v.ndim > 0 and v.dtype.kind in "fc":
-            # Integer and boolean host arrays are indices, axes and masks, which device array
-            # modules accept; floating host data mixed with device data is the bug to catch.
+            _refuse_plain(where, v, any_plain)
+        elif _is_plain(v) and (any_plain or (v.ndim > 0 and v.dtype.kind in "fc")):
+            # Functions of a device module take integer and boolean host arrays as indices,
+            # axes and masks; its ufuncs (CuPy's) refuse every host array, 0-d ones included,
+            # and take only NumPy scalars.
             raise ForeignArrayError(f"{where} mixed a StrictArray with plain NumPy data")
 
 
@@ -126,10 +131,23 @@ class StrictArray(np.ndarray):
     (tapegrad's Tensor) to them.
     """
 
+    def get(self) -> np.ndarray:
+        """A plain NumPy copy: the explicit move to the host, as ``cupy.ndarray.get``."""
+        return np.array(self.view(np.ndarray), copy=True)
+
+    def __getitem__(self, index: Any) -> Any:
+        # An element is a 0-d array of the module, as on CuPy, not a NumPy scalar.
+        return _strict(super().__getitem__(index))
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if _foreign_override(inputs) or _foreign_override(kwargs.get("out", ())):
             return NotImplemented
-        _refuse_plain(f"numpy.{ufunc.__name__}", inputs)
+        where = f"numpy.{ufunc.__name__}"
+        if method == "at":  # (array, index, values...): a host index is fine, as in indexing
+            _refuse_plain(where, inputs[1])
+            _refuse_plain(where, (inputs[0],) + inputs[2:], any_plain=True)
+        else:
+            _refuse_plain(where, inputs, any_plain=True)
         out = getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs))
         return _strict(out)
 
@@ -138,6 +156,40 @@ class StrictArray(np.ndarray):
             return NotImplemented
         _refuse_plain(f"numpy.{func.__name__}", args)
         return _strict(func(*_plain(args), **_plain(kwargs)))
+
+
+#: NumPy's conversions to a host array. CuPy arrays refuse them (``__array__`` raises);
+#: ``refusing_host_conversions`` makes them refuse StrictArrays too.
+HOST_CONVERSIONS = ("asarray", "asanyarray", "array", "ascontiguousarray")
+
+
+def _refusing(name: str, convert: Callable[..., Any]) -> Callable[..., Any]:
+    def refuse(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, StrictArray):
+            raise ForeignArrayError(f"numpy.{name} made a host array of a StrictArray")
+        return convert(obj, *args, **kwargs)
+
+    return refuse
+
+
+@contextlib.contextmanager
+def refusing_host_conversions() -> Iterator[None]:
+    """While active, ``numpy.asarray`` and the other ``HOST_CONVERSIONS`` raise
+    :class:`ForeignArrayError` when given a StrictArray, as they raise given a CuPy array.
+
+    NumPy hands a subclass through them unchanged, so without this a rule that calls
+    ``np.asarray(x)`` or ``np.broadcast_to(np.asanyarray(x), ...)`` on device data would pass
+    on StrictArrays and fail on CuPy. (NumPy's own functions, called through
+    ``__array_function__``, only ever see plain arrays and are not affected.)
+    """
+    originals = {name: getattr(np, name) for name in HOST_CONVERSIONS}
+    try:
+        for name, convert in originals.items():
+            setattr(np, name, _refusing(name, convert))
+        yield
+    finally:
+        for name, convert in originals.items():
+            setattr(np, name, convert)
 
 
 #: Explicit conversions: the sanctioned way host data enters the device module.

@@ -303,6 +303,10 @@ def _pow_grad_base_into(g: Any, x: Any, y: Any, out: Any) -> Any:
 
 def _pow_grad_exponent(g: Any, x: Any, y: Any, out: Any) -> Any:
     # d/dy x**y = x**y log x; taken as 0 where x = 0 and y >= 0 (as PyTorch).
+    if x.__class__ in (int, float):
+        # A Python base: its log is a Python number, so no host array meets device data.
+        log_x = math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
+        return g * out * log_x
     at_zero = _raw(equal(x, 0))
     safe = where(at_zero, 1, x)
     return where(at_zero & _raw(greater_equal(y, 0)), 0, g * out * log(safe))

@@ -6,7 +6,10 @@ NumPy array (what a forward or rule does when it calls ``numpy`` on data or make
 NumPy) raises. The checks of the op table (``test_table.py``) run here on such arrays, one
 example each, through the very code the CUDA cases run with CuPy arrays: the arguments move
 to the device kind, every result must come back as a StrictArray, and the comparisons happen
-on the host. Values, reverse and forward mode (against central differences) are checked on
+on the host. While they run, NumPy's conversions (``np.asarray`` and the like) refuse
+StrictArrays as they refuse CuPy arrays (``refusing_host_conversions``), so a rule that
+copies device data to the host fails here too. Values, reverse and forward mode (against
+central differences) are checked on
 every case of every row; second order, float32 and the facade on one case per row. This
 proves that primitives take the array module from the data, as they must for CuPy, and that
 the device-parametrised tests themselves keep host and device data apart.
@@ -18,7 +21,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from devices import STRICT, STRICT_KIND, ForeignArrayError, StrictArray
+from devices import (
+    STRICT,
+    STRICT_KIND,
+    ForeignArrayError,
+    StrictArray,
+    refusing_host_conversions,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +53,32 @@ def test_strict_array_refuses_plain_numpy_arrays() -> None:
     assert isinstance(t.data, StrictArray)
     for out in (a * t, t * a, np.multiply(a, t)):
         assert isinstance(out, tg.Tensor) and isinstance(out.data, StrictArray)
+
+
+def test_strict_array_refuses_what_cupy_refuses() -> None:
+    a = np.arange(3.0).view(StrictArray)
+    # Ufuncs refuse every host array, 0-d and integer ones too; NumPy scalars are fine.
+    for host in (np.array(2.0), np.arange(3), np.array(True)):
+        with pytest.raises(ForeignArrayError):
+            np.multiply(a, host)
+    assert isinstance(a * np.float64(2.0), StrictArray)
+    # A host index is fine in ``ufunc.at``, host values are not.
+    np.add.at(a, np.array([0, 0]), 1.0)
+    np.testing.assert_array_equal(a.get(), [2.0, 1.0, 2.0])
+    with pytest.raises(ForeignArrayError):
+        np.add.at(a, np.array([0]), np.ones(1))
+    # An element is a 0-d array of the module; ``get`` is the explicit move to the host.
+    assert isinstance(a[1], StrictArray) and a[1].shape == ()
+    host = a.get()
+    assert type(host) is np.ndarray and not np.shares_memory(host, a.view(np.ndarray))
+    # NumPy's conversions refuse it while ``refusing_host_conversions`` is active, as they
+    # refuse a CuPy array; the host array module itself is not changed outside it.
+    with refusing_host_conversions():
+        for name in ("asarray", "asanyarray", "array", "ascontiguousarray"):
+            with pytest.raises(ForeignArrayError, match=f"numpy.{name}"):
+                getattr(np, name)(a)
+        assert type(np.asarray([1.0])) is np.ndarray
+    assert np.asarray(a) is not None
 
 
 def test_backend_gives_the_strict_module() -> None:
@@ -109,4 +144,5 @@ def _params() -> list[Any]:
 def test_op_table_on_foreign_arrays(
     check: str, spec: OpSpec, case: Case, data: st.DataObject
 ) -> None:
-    CHECKERS[check](STRICT_KIND, spec, case, data)
+    with refusing_host_conversions():
+        CHECKERS[check](STRICT_KIND, spec, case, data)

@@ -413,47 +413,47 @@ CHECKERS: dict[str, Callable[[DeviceKind, OpSpec, Case, st.DataObject], None]] =
 assert set(CHECKERS) == set(CHECKS)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("rev"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("rev")))
 @given(data=st.data())
 def test_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_rev(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("fwd"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("fwd")))
 @given(data=st.data())
 def test_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_fwd(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("order2_rev"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("order2_rev")))
 @SECONDARY
 @given(data=st.data())
 def test_order2_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_order2_rev(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("order2_fwd"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("order2_fwd")))
 @SECONDARY
 @given(data=st.data())
 def test_order2_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_order2_fwd(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("float32_rev"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("float32_rev")))
 @SECONDARY
 @given(data=st.data())
 def test_float32_rev(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_float32_rev(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("float32_fwd"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("float32_fwd")))
 @SECONDARY
 @given(data=st.data())
 def test_float32_fwd(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
     check_float32_fwd(device, spec, case, data)
 
 
-@pytest.mark.parametrize("device, spec, case", table_params("facade"))
+@pytest.mark.parametrize("device, spec, case", list(table_params("facade")))
 @SECONDARY
 @given(data=st.data())
 def test_facade(device: DeviceKind, spec: OpSpec, case: Case, data: st.DataObject) -> None:
