@@ -11,6 +11,12 @@ import tapegrad as tg
 import tapegrad.tape as tape_module
 from tapegrad.tape import INPLACE_MIN, sole_large
 
+#: In-place writes happen only where reference counts are verified (CPython 3.11); elsewhere
+#: the sweep computes out of place and the tests below that the writes happen do not apply.
+needs_exact_refcounts = pytest.mark.skipif(
+    not tape_module._EXACT_REFCOUNTS, reason="no in-place writes on this interpreter"
+)
+
 N = 2 * INPLACE_MIN  # large enough for the in-place paths
 
 
@@ -90,6 +96,7 @@ def test_retain_graph_backward_twice_gives_the_same_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), first)
 
 
+@needs_exact_refcounts
 def test_sole_large_counts_every_reference():
     a = np.zeros(N)
     assert sole_large(a)
@@ -108,6 +115,7 @@ def test_sole_large_counts_every_reference():
     assert not sole_large(frozen)
 
 
+@needs_exact_refcounts
 def test_the_in_place_rules_do_run(monkeypatch):
     """The comparisons above are only worth something if the in-place rules are taken."""
     chosen = []
@@ -136,7 +144,8 @@ def test_a_leaf_adopts_the_sweeps_own_array_and_shares_with_nobody(monkeypatch):
 
     monkeypatch.setattr(engine, "_grad_tensor", spy)
     _grads(GRAPHS["large workload"], np.linspace(-2.0, 2.0, N))
-    assert aliased == [False]  # no copy of the summed cotangent
+    # No copy of the summed cotangent where counts decide; a copy where they cannot tell.
+    assert aliased == [not tape_module._EXACT_REFCOUNTS]
 
     # One array for two leaves: each gets its own copy.
     x = tg.tensor(np.ones(N), requires_grad=True)
@@ -154,3 +163,13 @@ def test_a_leaf_adopts_the_sweeps_own_array_and_shares_with_nobody(monkeypatch):
     assert not np.shares_memory(x.grad.numpy(), seed.numpy())
     x.grad += 1.0
     np.testing.assert_array_equal(seed.numpy(), np.ones(N))
+
+
+def test_reference_counts_decide_only_on_the_verified_interpreter():
+    import sys
+
+    # CPython 3.11 has no free-threaded build, so the version and implementation decide.
+    verified = sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11)
+    assert tape_module._EXACT_REFCOUNTS == verified
+    if not verified:
+        assert not sole_large(np.zeros(N))  # nothing is ever written in place
