@@ -592,7 +592,11 @@ def test_cuda_forward_backward_and_transforms_never_wait_for_the_gpu() -> None:
     """No host round trip on the GPU: under ``cupyx.allow_synchronize(False)`` any copy of
     device data to the host (``.get()``, ``.item()``, ``numpy.asarray``, a Python number
     from a device scalar) raises, so the facade's forward and backward and the transforms
-    below run with no transfer at all."""
+    below run with no transfer at all.
+
+    Indexing with integer arrays is the one forward that reads the device: CuPy would wrap
+    an out-of-bounds index silently, so tapegrad checks the bounds first (as it does for
+    boolean masks, whose result shape needs their count). Its backward reads nothing."""
     if not tg.cuda.is_available():
         pytest.skip("CUDA device not available")
     import cupy
@@ -600,7 +604,7 @@ def test_cuda_forward_backward_and_transforms_never_wait_for_the_gpu() -> None:
 
     rng = np.random.default_rng(0)
     w_host, x_host = rng.standard_normal((5, 3)), rng.standard_normal((8, 5))
-    labels = cupy.asarray(rng.integers(0, 3, size=8))
+    onehot = cupy.asarray(np.eye(3)[rng.integers(0, 3, size=8)])
     w = tg.tensor(cupy.asarray(w_host), requires_grad=True)
     b = tg.zeros(3, device="cuda", requires_grad=True)
     x = cupy.asarray(x_host)
@@ -608,10 +612,11 @@ def test_cuda_forward_backward_and_transforms_never_wait_for_the_gpu() -> None:
     def loss_fn(w: Any, x: Any) -> Any:
         h = tg.tanh(x @ w) * 2.0 + 1.0
         logp = tg.nn.functional.log_softmax(h, dim=-1)
-        return -logp[tg.arange(8, device="cuda"), labels].mean() + (w**2).sum() * 1e-3
+        return -(logp * onehot).sum() / 8 + (w**2).sum() * 1e-3
 
+    picked = (w * 1.0)[cupy.asarray([4, 0, 4])]  # the bounds check reads the device here
     with cupyx.allow_synchronize(False):
-        loss = loss_fn(w, x) + b.sum()
+        loss = loss_fn(w, x) + b.sum() + picked.sum()
         loss.backward()
         grad = tg.grad(lambda w: loss_fn(w, x))(cupy.asarray(w_host))
         per_example = tg.vmap(tg.grad(lambda w, xi: tg.sum(tg.tanh(xi @ w))), (None, 0))(
@@ -622,6 +627,8 @@ def test_cuda_forward_backward_and_transforms_never_wait_for_the_gpu() -> None:
         assert isinstance(got.data, cupy.ndarray)
     for got in (grad, per_example, jac):
         assert isinstance(got, cupy.ndarray)
-    np.testing.assert_allclose(grad.get(), w.grad.cpu().numpy(), rtol=1e-12)
+    rows_picked = np.zeros((5, 3))
+    np.add.at(rows_picked, [4, 0, 4], 1.0)
+    np.testing.assert_allclose(w.grad.cpu().numpy(), grad.get() + rows_picked, rtol=1e-12)
     np.testing.assert_allclose(b.grad.cpu().numpy(), np.ones(3))
     assert per_example.shape == (8, 5, 3) and jac.shape == (3, 5)
