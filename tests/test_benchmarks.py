@@ -259,3 +259,44 @@ def test_the_python_floor_yardsticks_compute_what_the_floor_does():
     for row in rows.values():
         python_floor.check(row)  # raises on a mismatch
         assert set(row) >= {"numpy", "tapegrad"} and len(row) == 3
+
+
+def test_the_gpu_benchmark_reference_is_the_gradient_of_the_large_workload():
+    from benchmarks import cuda_large
+    from benchmarks.impls import with_numpy
+    from benchmarks.workloads import large_inputs
+
+    x = large_inputs(1000)["x"]
+    floor = with_numpy.large({"x": x})()["x"]
+    np.testing.assert_allclose(cuda_large.reference_gradient(x), floor, rtol=1e-13, atol=1e-15)
+    # float32 input, float64 answer: the reference the float32 gradients are checked against
+    assert cuda_large.reference_gradient(x.astype(np.float32)).dtype == np.float64
+
+
+def test_the_gpu_benchmark_reports_medians_of_paired_ratios():
+    from benchmarks import cuda_large
+
+    times = {"cupy": [1.0, 1.0, 4.0], "tapegrad": [2.0, 3.0, 4.0], "torch": [2.0, 2.0, 8.0]}
+    result = cuda_large.report(times)
+    assert result["median_ms"] == {"cupy": 1000.0, "tapegrad": 3000.0, "torch": 2000.0}
+    # per round 2, 3, 1 over cupy and 1, 1.5, 0.5 over torch: medians 2 and 1
+    assert result["tapegrad_over"] == {"cupy": 2.0, "torch": 1.0}
+    assert result["goal_met"] is True
+
+
+def test_the_cuda_benchmark_checks_every_library_on_the_gpu():
+    from devices import CUDA, skip_marks
+
+    if skip_marks(CUDA):
+        pytest.skip(CUDA.skip_reason())
+    import cupy
+
+    from benchmarks import cuda_large
+
+    x_host = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    rows = cuda_large.steps(cupy.asarray(x_host))
+    assert {"cupy", "tapegrad"} <= set(rows)
+    errors = cuda_large.check(rows, x_host)  # raises above the tolerance
+    assert all(err <= cuda_large.RTOL for err in errors.values())
+    with pytest.raises(AssertionError, match="relative error"):
+        cuda_large.check({"wrong": lambda: cupy.asarray(x_host)}, x_host)
