@@ -15,6 +15,7 @@ can take far longer on its first example than on later ones, which is not a fail
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 
@@ -52,3 +53,13 @@ def _strict_arrays_refuse_host_conversions(request: pytest.FixtureRequest) -> It
             yield
     else:
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``torch`` (cross-checks against PyTorch) skip where it is not installed."""
+    if importlib.util.find_spec("torch") is not None:
+        return
+    skip = pytest.mark.skip(reason="PyTorch is not installed (pip install -e .[torch])")
+    for item in items:
+        if item.get_closest_marker("torch") is not None:
+            item.add_marker(skip)
