@@ -27,7 +27,7 @@ from .ops import linalg as _la
 from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _shp
-from .tensor import Tensor, check_subtraction, dtype_title
+from .tensor import Tensor, check_subtraction, dtype_title, show_as
 
 __all__ = [
     # elementwise
@@ -702,7 +702,7 @@ def trace(input: Any) -> Any:  # noqa: A002
         raise RuntimeError(
             f"trace: expected a matrix, but got tensor with dim {len(_shape(input))}"
         )
-    return _shp.trace(input)
+    return show_as(_shp.trace(input), "TraceBackward0", input)
 
 
 def diag(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
@@ -723,7 +723,8 @@ def diag(input: Any, diagonal: int = 0) -> Any:  # noqa: A002
     xp = namespace(raw) if hasattr(raw, "shape") and not getattr(input, "_batched", False) else np
     idx = np.arange(m)
     rows, cols = idx + builtins.max(-diagonal, 0), idx + builtins.max(diagonal, 0)
-    return _ix.index_put(xp.zeros((n, n), dtype=input.dtype), input, (rows, cols))
+    out = _ix.index_put(xp.zeros((n, n), dtype=input.dtype), input, (rows, cols))
+    return show_as(out, "DiagEmbedBackward0", input)
 
 
 def take(input: Any, index: Any) -> Any:  # noqa: A002
@@ -782,7 +783,8 @@ def sort(
         return SortResult(input, Tensor._make(namespace(raw).zeros((), dtype=np.int64)))
     dim = _red.normalize_axis(dim, raw.ndim)[0]
     idx = _sort_indices(raw, dim, descending).astype(np.int64, copy=False)
-    return SortResult(_ix.take_along_axis(input, idx, dim), Tensor._make(idx))
+    values = show_as(_ix.take_along_axis(input, idx, dim), "SortBackward0", input)
+    return SortResult(values, Tensor._make(idx))
 
 
 def topk(
@@ -807,7 +809,8 @@ def topk(
         return TopkResult(input, Tensor._make(namespace(raw).zeros((), dtype=np.int64)))
     idx = _sort_indices(raw, d, largest).astype(np.int64, copy=False)
     idx = idx[(slice(None),) * d + (slice(0, k),)]
-    return TopkResult(_ix.take_along_axis(input, idx, d), Tensor._make(idx))
+    values = show_as(_ix.take_along_axis(input, idx, d), "TopkBackward0", input)
+    return TopkResult(values, Tensor._make(idx))
 
 
 def gather(input: Any, dim: int, index: Any) -> Any:  # noqa: A002
@@ -846,7 +849,8 @@ def addmm(
             f"{len(_shape(mat2))}-D tensors"
         )
     product = _la.matmul(mat1, mat2)
-    return _ew.add(_scaled(input, beta), _scaled(product, alpha))
+    out = _ew.add(_scaled(input, beta), _scaled(product, alpha))
+    return show_as(out, "AddmmBackward0", input, mat1, mat2)
 
 
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
@@ -855,7 +859,8 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  
     >>> tg.addcmul(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]), value=0.5)
     tensor([2.5000, 5.0000])
     """
-    return _ew.add(input, _scaled(_ew.multiply(tensor1, tensor2), value))
+    out = _ew.add(input, _scaled(_ew.multiply(tensor1, tensor2), value))
+    return show_as(out, "AddcmulBackward0", input, tensor1, tensor2)
 
 
 def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  # noqa: A002
@@ -864,7 +869,8 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:  
     >>> tg.addcdiv(tg.ones(2), tg.tensor([1.0, 2.0]), tg.tensor([4.0, 8.0]), value=2)
     tensor([1.5000, 1.5000])
     """
-    return _ew.add(input, _scaled(_ew.true_divide(tensor1, tensor2), value))
+    out = _ew.add(input, _scaled(_ew.true_divide(tensor1, tensor2), value))
+    return show_as(out, "AddcdivBackward0", input, tensor1, tensor2)
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Any:  # noqa: A002
@@ -873,7 +879,10 @@ def lerp(input: Any, end: Any, weight: Any) -> Any:  # noqa: A002
     >>> tg.lerp(tg.tensor([0.0, 10.0]), tg.tensor([10.0, 20.0]), 0.25)
     tensor([ 2.5000, 12.5000])
     """
-    return _ew.add(input, _ew.multiply(weight, _ew.subtract(end, input)))
+    out = _ew.add(input, _ew.multiply(weight, _ew.subtract(end, input)))
+    if isinstance(weight, Tensor):  # PyTorch's overload with a tensor weight
+        return show_as(out, "LerpBackward1", input, end, weight)
+    return show_as(out, "LerpBackward0", input, end)
 
 
 def bmm(input: Any, mat2: Any) -> Any:  # noqa: A002
@@ -884,7 +893,7 @@ def bmm(input: Any, mat2: Any) -> Any:  # noqa: A002
     """
     if len(_shape(input)) != 3 or len(_shape(mat2)) != 3:
         raise RuntimeError("batch1 and batch2 must be 3D tensors")
-    return _la.matmul(input, mat2)
+    return show_as(_la.matmul(input, mat2), "BmmBackward0", input, mat2)
 
 
 def mv(input: Any, vec: Any) -> Any:  # noqa: A002
@@ -895,7 +904,7 @@ def mv(input: Any, vec: Any) -> Any:  # noqa: A002
     """
     if len(_shape(input)) != 2 or len(_shape(vec)) != 1:
         raise RuntimeError("vector + matrix @ vector expected, got a matrix and a vector")
-    return _la.matmul(input, vec)
+    return show_as(_la.matmul(input, vec), "MvBackward0", input, vec)
 
 
 def dot(input: Any, other: Any) -> Any:  # noqa: A002

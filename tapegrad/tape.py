@@ -360,10 +360,10 @@ def _version_error(e: Entry, index: int, counter: list[int], expected: int) -> R
     saved = e[SAVED][index]
     where = ""
     if index == len(e[SAVED]) - 1:
-        where = f", which is output 0 of {e[PRIM].grad_fn_name(e[PARAMS])},"
+        where = f", which is output 0 of {grad_fn_name(e)},"
     elif e[SRCS][index] is not None:
         src = e[SRCS][index]
-        where = f", which is output 0 of {src[PRIM].grad_fn_name(src[PARAMS])},"
+        where = f", which is output 0 of {grad_fn_name(src)},"
     shape = ", ".join(str(n) for n in saved.shape)
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
@@ -645,6 +645,17 @@ _EXACT_REFCOUNTS = (
     and not sysconfig.get_config_var("Py_GIL_DISABLED")
 )
 _getrefcount = sys.getrefcount
+
+
+def grad_fn_name(e: Entry) -> str:
+    """PyTorch's name of the backward node of entry ``e``: its primitive's, or the name of
+    the composite operation it ends (``tensor.show_as``)."""
+    extra = e[EXTRA]
+    if extra is not None:
+        shown = extra.get("composite")
+        if shown is not None:
+            return shown[0]
+    return e[PRIM].grad_fn_name(e[PARAMS])
 
 
 def sole_large(a: Any, holders: int = 1) -> bool:

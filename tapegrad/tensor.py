@@ -22,7 +22,7 @@ from .backend import as_device, cuda_device, device_of, is_float_dtype, namespac
 from .backend import device as Device
 from .tape import EXTRA, INS, LEAVES, OUTS, PARAMS, PRIM, SRCS, new_slot
 
-__all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad"]
+__all__ = ["Tensor", "torch_type_name", "Node", "AccumulateGrad", "show_as"]
 
 _state = _tape._state
 
@@ -537,7 +537,7 @@ class Tensor:
     def __repr__(self) -> str:
         name = None
         if self._entry is not None:
-            name = self._entry[PRIM].grad_fn_name(self._entry[PARAMS])
+            name = _tape.grad_fn_name(self._entry)
         return tensor_repr(
             _host(self.data),
             requires_grad=self._slot is not None and self._entry is None,
@@ -755,7 +755,7 @@ class Node:
             node = ref() if ref is not None else None
             if node is not None:
                 return node
-        name = entry[PRIM].grad_fn_name(entry[PARAMS])
+        name = _tape.grad_fn_name(entry)
         klass = cls._classes.get(name)
         if klass is None:
             klass = type(name, (Node,), {"__module__": "tapegrad.autograd"})
@@ -774,6 +774,9 @@ class Node:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """One ``(node, output_index)`` pair per input; ``(None, 0)`` for constants."""
         e = self._entry
+        shown_as = e[EXTRA].get("composite") if e[EXTRA] is not None else None
+        if shown_as is not None:
+            return tuple(_input_pair(x) for x in shown_as[1])
         pairs = []
         leaves = dict(e[LEAVES]) if e[LEAVES] is not None else {}
         shown = e[PRIM].graph_inputs
@@ -800,6 +803,52 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+def _input_link(x: Any) -> Any:
+    """What a composite's node keeps of one input to give its ``next_functions`` pair: the
+    leaf itself (as PyTorch's ``AccumulateGrad`` does), or the entry and output that made
+    it, never its data; ``None`` for an input that does not require grad."""
+    if not isinstance(x, Tensor) or not x.requires_grad:
+        return None
+    if x._entry is None:
+        return x
+    return (x._entry, _output_index(x._entry, x._slot))
+
+
+def _input_pair(link: Any) -> tuple[Any, int]:
+    if link is None:
+        return (None, 0)
+    if isinstance(link, Tensor):
+        return (AccumulateGrad.of(link), 0)
+    entry, index = link
+    return (Node.of(entry, index), index)
+
+
+def show_as(out: Any, name: str, *inputs: Any) -> Any:
+    """Present ``out``, the result of an operation tapegrad composes of several primitives,
+    as PyTorch presents its one backward node: ``out.grad_fn`` is named ``name``, and its
+    ``next_functions`` lead to ``inputs`` (PyTorch's differentiable arguments, in its order).
+
+    Only the view changes: the tape keeps the primitives, and gradients flow through them. An
+    ``out`` that is not a new result of the operation (an input handed back unchanged, a
+    value that does not require grad, a value inside ``vmap``) is left alone.
+
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = show_as(x * 2.0 + 1.0, "TwiceBackward0", x)
+    >>> y.grad_fn.name(), y.grad_fn.next_functions[0][0].name()
+    ('TwiceBackward0', 'torch::autograd::AccumulateGrad')
+    """
+    if out.__class__ is not Tensor:
+        return out
+    e = out._entry
+    if e is None or any(x.__class__ is Tensor and x._entry is e for x in inputs):
+        return out
+    if e[EXTRA] is None:
+        e[EXTRA] = {}
+    e[EXTRA]["composite"] = (name, tuple(_input_link(x) for x in inputs))
+    return out
 
 
 class AccumulateGrad:
@@ -1283,7 +1332,10 @@ def _round(self: Tensor, *, decimals: int = 0) -> Any:
 
 def _masked_fill(self: Tensor, mask: Any, value: Any) -> Any:
     """``value`` where the boolean ``mask`` (broadcast to this shape) holds, else this."""
-    return _tapegrad.where(mask, value, self)
+    out = _tapegrad.where(mask, value, self)
+    if isinstance(value, Tensor):  # PyTorch's overload with a 0-d tensor value
+        return show_as(out, "MaskedFillBackward1", self, value)
+    return show_as(out, "MaskedFillBackward0", self)
 
 
 def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:

@@ -39,7 +39,7 @@ from ..ops import nn as _nn
 from ..ops import reduce as _red
 from ..ops import shape as _sh
 from ..ops import special as _sp
-from ..tensor import Tensor
+from ..tensor import Tensor, show_as
 
 __all__ = [
     # activations
@@ -253,7 +253,7 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
     def fn(x: Any) -> Any:
         return _where(x <= min_val, min_val, _where(x >= max_val, max_val, x))
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "HardtanhBackward0", input)
 
 
 @_array_result
@@ -277,7 +277,7 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     def fn(x: Any) -> Any:
         return _where(x > 0, x, x * negative_slope)
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "LeakyReluBackward0", input)
 
 
 @_array_result
@@ -294,7 +294,7 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
         negative_part = _ew.expm1(_where(positive, 0.0, x)) * alpha
         return _where(positive, x, negative_part)
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "EluBackward0", input)
 
 
 @_array_result
@@ -308,7 +308,7 @@ def selu(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return elu(x, _SELU_ALPHA) * _SELU_SCALE
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "EluBackward0", input)
 
 
 @_array_result
@@ -326,7 +326,7 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
         negative_part = _ew.expm1(_where(positive, 0.0, x) * (1.0 / alpha)) * alpha
         return _where(positive, x, negative_part)
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "CeluBackward0", input)
 
 
 @_array_result
@@ -343,11 +343,12 @@ def gelu(input: Any, approximate: str = "none") -> Any:
     """
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
-        return input * 0.5 * (_ew.tanh(inner) + 1.0)
+        return show_as(input * 0.5 * (_ew.tanh(inner) + 1.0), "GeluBackward0", input)
     if approximate != "none":
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
     # erfc(-x / sqrt(2)) = 1 + erf(x / sqrt(2)) without the cancellation for negative x.
-    return input * 0.5 * _sp.erfc(_ew.negative(input) * _SQRT_HALF)
+    out = input * 0.5 * _sp.erfc(_ew.negative(input) * _SQRT_HALF)
+    return show_as(out, "GeluBackward0", input)
 
 
 @_array_result
@@ -361,7 +362,7 @@ def silu(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return x * _ew.sigmoid(x)
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "SiluBackward0", input)
 
 
 @_array_result
@@ -375,7 +376,7 @@ def mish(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return x * _ew.tanh(_ew.softplus(x))
 
-    return _inplace(input, fn) if inplace else fn(input)
+    return _inplace(input, fn) if inplace else show_as(fn(input), "MishBackward0", input)
 
 
 @_array_result
@@ -395,7 +396,8 @@ def logsigmoid(input: Any) -> Any:
     >>> F.logsigmoid(tg.tensor([0.0]))
     tensor([-0.6931])
     """
-    return _ew.negative(_ew.softplus(_ew.negative(input)))
+    out = _ew.negative(_ew.softplus(_ew.negative(input)))
+    return show_as(out, "LogSigmoidBackward0", input)
 
 
 @_array_result
@@ -429,7 +431,7 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     soft = _ew.softplus(scaled)
     if beta != 1.0:
         soft = soft * (1.0 / beta)
-    return _where(scaled > threshold, input, soft)
+    return show_as(_where(scaled > threshold, input, soft), "SoftplusBackward0", input)
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -1093,6 +1095,8 @@ def _avg_poolnd(
             out = sums / xp.asarray(np.maximum(counts, 1).astype(dtype))
     name_out = f"AvgPool{nd}DBackward0" if nd > 1 else None
     out = _sh.reshape(out, shape[:2] + out_sp, name=name_out)
+    if name_out is not None and not added:
+        out = show_as(out, name_out, input)
     return _unbatch(out, added)
 
 
@@ -1196,10 +1200,10 @@ def embedding(
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     rows = _ix.getitem(weight, _const(idx, weight))
-    if padding_idx is None or not getattr(rows, "requires_grad", False):
-        return rows
-    keep = _xp(weight).asarray((idx != padding_idx)[..., None])
-    return _ew.where(keep, rows, _detach(rows))
+    if padding_idx is not None and getattr(rows, "requires_grad", False):
+        keep = _xp(weight).asarray((idx != padding_idx)[..., None])
+        rows = _ew.where(keep, rows, _detach(rows))
+    return show_as(rows, "EmbeddingBackward0", weight)
 
 
 def _renorm_rows(weight: Any, idx: Any, max_norm: float, norm_type: float) -> None:
@@ -1290,7 +1294,7 @@ def layer_norm(
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out
+    return show_as(out, "NativeLayerNormBackward0", input, weight, bias)
 
 
 @_array_result
@@ -1426,7 +1430,7 @@ def mse_loss(
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     d = input - target
-    return _weighted(d * d, input, weight, reduction)
+    return show_as(_weighted(d * d, input, weight, reduction), "MseLossBackward0", input, target)
 
 
 @_array_result
@@ -1475,8 +1479,10 @@ def smooth_l1_loss(
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = input - target
     if beta == 0.0:
-        return _reduce(_ew.abs(d), reduction)
-    return _reduce(_huber(d, beta) * (1.0 / beta), reduction)
+        out = _reduce(_ew.abs(d), reduction)
+    else:
+        out = _reduce(_huber(d, beta) * (1.0 / beta), reduction)
+    return show_as(out, "SmoothL1LossBackward0", input, target)
 
 
 @_array_result
@@ -1492,7 +1498,8 @@ def huber_loss(
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return _weighted(_huber(input - target, delta), input, weight, reduction)
+    out = _weighted(_huber(input - target, delta), input, weight, reduction)
+    return show_as(out, "HuberLossBackward0", input, target)
 
 
 # ---------------------------------------------------------------------- classification losses
