@@ -47,6 +47,8 @@ CASES: dict[str, Callable[..., Any]] = {
     "mse_loss_none": lambda m, f, a, b, c: f.mse_loss(a, b.detach(), reduction="none"),
     "smooth_l1_loss": lambda m, f, a, b, c: f.smooth_l1_loss(a, b, beta=0.5),
     "huber_loss": lambda m, f, a, b, c: f.huber_loss(a, b, delta=0.5),
+    "linear": lambda m, f, a, b, c: f.linear(a, b),
+    "linear_bias": lambda m, f, a, b, c: f.linear(a, b[:2], c[0, :2]),
     "layer_norm": lambda m, f, a, b, c: f.layer_norm(a, (4,)),
     "layer_norm_affine": lambda m, f, a, b, c: f.layer_norm(a, (4,), b[0], c[0]),
     "embedding": lambda m, f, a, b, c: f.embedding(m.tensor([[0, 2], [1, 1]]), a),

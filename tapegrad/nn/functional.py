@@ -497,9 +497,13 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Any:
     >>> F.linear(tg.ones(1, 2), tg.ones(3, 2), tg.zeros(3))
     tensor([[2., 2., 2.]])
     """
-    w = _la.swap_last(weight) if len(_shape(weight)) == 2 else weight
+    w = _sh.transpose(weight, None, name="TBackward0") if len(_shape(weight)) == 2 else weight
     out = _la.matmul(input, w)
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    if len(_shape(input)) == 2 and len(_shape(w)) == 2:  # one addmm in PyTorch
+        return show_as(out + bias, "AddmmBackward0", bias, input, w)
+    return out + bias
 
 
 @_array_result
