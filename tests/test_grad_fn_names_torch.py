@@ -47,6 +47,13 @@ CASES: dict[str, Callable[..., Any]] = {
     "mse_loss_none": lambda m, f, a, b, c: f.mse_loss(a, b.detach(), reduction="none"),
     "smooth_l1_loss": lambda m, f, a, b, c: f.smooth_l1_loss(a, b, beta=0.5),
     "huber_loss": lambda m, f, a, b, c: f.huber_loss(a, b, delta=0.5),
+    "pad": lambda m, f, a, b, c: f.pad(a, (1, 2)),
+    "pad_crop": lambda m, f, a, b, c: f.pad(a, (-1, 2, 1, 0), value=0.5),
+    "conv2d": lambda m, f, a, b, c: f.conv2d(a.reshape(1, 1, 3, 4), b.reshape(3, 1, 2, 2)),
+    "conv2d_bias": lambda m, f, a, b, c: f.conv2d(
+        a.reshape(1, 2, 2, 3), b.reshape(2, 2, 1, 3), c[0, :2], padding=1
+    ),
+    "conv1d": lambda m, f, a, b, c: f.conv1d(a[None], b.T[:, :, None], stride=2),
     "linear": lambda m, f, a, b, c: f.linear(a, b),
     "linear_bias": lambda m, f, a, b, c: f.linear(a, b[:2], c[0, :2]),
     "layer_norm": lambda m, f, a, b, c: f.layer_norm(a, (4,)),

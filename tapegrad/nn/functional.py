@@ -653,7 +653,8 @@ def _pad_constant(
         for d, s in enumerate(_shape(src))
     )
     base = _xp(input).full(tuple(new_shape), value, dtype=input.dtype)
-    return _ix.index_put(base, src, place, name="ConstantPadNdBackward0")
+    out = _ix.index_put(base, src, place, name="ConstantPadNdBackward0")
+    return show_as(out, "ConstantPadNdBackward0", input)
 
 
 # ---------------------------------------------------------------------- convolutions
@@ -752,6 +753,8 @@ def _convnd(
             "actual input size"
         )
     out = _conv.conv(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    if not added:  # PyTorch's node lists the bias, None or not
+        out = show_as(out, "ConvolutionBackward0", input, weight, bias)
     return _unbatch(out, added)
 
 
