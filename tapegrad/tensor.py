@@ -1032,7 +1032,9 @@ def _take_along(x: Tensor, idx: Any, axis: int, keepdim: bool, name: str) -> Any
     r = _ix.bind(
         _ix.GETITEM, (x,), {"index": index, "shape": x.shape, "basic": False, "name": name}
     )
-    return r if keepdim else _shp.reshape(r, r.shape[:axis] + r.shape[axis + 1 :], name=name)
+    if not keepdim:
+        r = _shp.reshape(r, r.shape[:axis] + r.shape[axis + 1 :], name=name)
+    return show_as(r, name, x)
 
 
 def _transpose_method(self, dim0, dim1):

@@ -69,6 +69,8 @@ CASES: dict[str, Callable[..., Any]] = {
     "sort": lambda m, f, a, b, c: m.sort(a, dim=1).values,
     "sort_descending": lambda m, f, a, b, c: m.sort(a, dim=0, descending=True).values,
     "topk": lambda m, f, a, b, c: m.topk(a, 2).values,
+    "max_dim": lambda m, f, a, b, c: m.max(a, 1).values,
+    "min_dim_keepdim": lambda m, f, a, b, c: a.min(0, keepdim=True).values,
     "trace": lambda m, f, a, b, c: m.trace(a),
     "diag_embed": lambda m, f, a, b, c: m.diag(a[0], 1),
     "bmm": lambda m, f, a, b, c: m.bmm(a[None], b.T[None]),
