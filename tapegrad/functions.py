@@ -1027,3 +1027,104 @@ def log_softmax(input: Any, dim: int) -> Any:  # noqa: A002
     tensor([-0.6931, -0.6931])
     """
     return _nn.log_softmax(input, dim)
+
+
+# ------------------------------------------------------------- PyTorch's names for methods
+
+
+def round(input: Any, *, decimals: int = 0) -> Any:  # noqa: A001, A002
+    """Round half to even, to ``decimals`` places (zero gradient, ``RoundBackward0``).
+
+    >>> tg.round(tg.tensor([0.5, 1.5, -2.25]), decimals=1)
+    tensor([ 0.5000,  1.5000, -2.2000])
+    """
+    from . import numpy as tnp
+
+    return tnp.round(input, decimals)
+
+
+def ceil(input: Any) -> Any:  # noqa: A002
+    """The smallest integer not below each element (zero gradient).
+
+    >>> tg.ceil(tg.tensor([-0.5, 1.2]))
+    tensor([-0., 2.])
+    """
+    from . import numpy as tnp
+
+    return tnp.ceil(input)
+
+
+def trunc(input: Any) -> Any:  # noqa: A002
+    """Each element with its fractional part dropped, towards zero (zero gradient).
+
+    >>> tg.trunc(tg.tensor([-1.7, 1.7]))
+    tensor([-1.,  1.])
+    """
+    from . import numpy as tnp
+
+    return tnp.trunc(input)
+
+
+def clone(input: Any) -> Any:  # noqa: A002
+    """A copy with its own data, through which gradients flow (``CloneBackward0``).
+
+    >>> tg.clone(tg.tensor([1.0, 2.0], requires_grad=True))
+    tensor([1., 2.], grad_fn=<CloneBackward0>)
+    """
+    return _shp.clone(_as_input(input))
+
+
+def t(input: Any) -> Any:  # noqa: A002
+    """The transpose of a matrix; vectors and scalars as they are (``TBackward0``).
+
+    >>> tg.t(tg.zeros(2, 3)).shape
+    (3, 2)
+    """
+    x = _as_input(input)
+    nd = len(_shape(x))
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return _shp.transpose(x, None, name="TBackward0")
+
+
+def narrow(input: Any, dim: int, start: int, length: int) -> Any:  # noqa: A002
+    """The slice ``start:start + length`` along ``dim`` (a view).
+
+    >>> tg.narrow(tg.arange(6).reshape(2, 3), 1, 1, 2)
+    tensor([[1, 2],
+            [4, 5]])
+    """
+    x = _as_input(input)
+    d = _red.normalize_axis(dim, len(_shape(x)))[0]
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def select(input: Any, dim: int, index: int) -> Any:  # noqa: A002
+    """The sub-tensor at ``index`` along ``dim``, without that dimension (a view).
+
+    >>> tg.select(tg.arange(6).reshape(2, 3), 1, -1)
+    tensor([2, 5])
+    """
+    x = _as_input(input)
+    d = _red.normalize_axis(dim, len(_shape(x)))[0]
+    return x[(slice(None),) * d + (index,)]
+
+
+def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """Whether every element is true (non-zero), overall or along ``dim`` (no gradient).
+
+    >>> tg.all(tg.tensor([[1.0, 0.0], [2.0, 3.0]]), dim=1)
+    tensor([False,  True])
+    """
+    x = input if isinstance(input, Tensor) else Tensor._make(_as_input(input))
+    return x.all(dim, keepdim)
+
+
+def any(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001, A002
+    """Whether any element is true (non-zero), overall or along ``dim`` (no gradient).
+
+    >>> tg.any(tg.tensor([[1.0, 0.0], [0.0, 0.0]]), dim=1)
+    tensor([ True, False])
+    """
+    x = input if isinstance(input, Tensor) else Tensor._make(_as_input(input))
+    return x.any(dim, keepdim)

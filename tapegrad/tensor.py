@@ -734,6 +734,10 @@ class RemovableHandle:
 # ---------------------------------------------------------------------- grad_fn views
 
 
+#: Backward nodes whose ``name()`` PyTorch qualifies with its C++ namespace.
+_CPP_NODES = frozenset({"CopySlices"})
+
+
 class Node:
     """A view of one tape entry, named as PyTorch names backward nodes (``AddBackward0``).
 
@@ -767,8 +771,10 @@ class Node:
         return node
 
     def name(self) -> str:
-        """PyTorch's name of this node, e.g. ``"MulBackward0"``."""
-        return type(self).__name__
+        """PyTorch's name of this node, e.g. ``"MulBackward0"``; PyTorch's nodes written in
+        C++ (``CopySlices``) give their qualified name, as there."""
+        name = type(self).__name__
+        return "torch::autograd::" + name if name in _CPP_NODES else name
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
@@ -1308,6 +1314,15 @@ def _type_as(self: Tensor, other: Tensor) -> Tensor:
     return self.to(other.dtype)
 
 
+def _unary_inplace(op_name: str) -> Callable[..., Any]:
+    def method(self: Tensor) -> Tensor:
+        return self._inplace(getattr(_OPS, op_name))
+
+    method.__name__ = method.__qualname__ = op_name + "_"
+    method.__doc__ = f"In-place ``{op_name}``: this tensor overwritten by ``tg.{op_name}(self)``."
+    return method
+
+
 def _narrow(self: Tensor, dim: int, start: int, length: int) -> Any:
     """The slice ``start:start + length`` along ``dim`` (a view)."""
     dim = _red.normalize_axis(dim, self.ndim)[0]
@@ -1351,7 +1366,8 @@ for _name in (
     "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
     "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "
-    "sort topk addmm addcmul addcdiv lerp"
+    "sort topk addmm addcmul addcdiv lerp argsort isnan isinf isfinite signbit nonzero argwhere "
+    "count_nonzero allclose equal"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(
@@ -1374,7 +1390,25 @@ _methods.update(
     trunc=lambda self: _tapegrad.numpy.trunc(self),
     rsqrt=lambda self: _ew.reciprocal(_ew.sqrt(self)),
     masked_fill=_masked_fill,
+    masked_fill_=lambda self, mask, value: self._inplace(lambda s: _masked_fill(s, mask, value)),
 )
+# In-place forms of elementwise functions (``x.exp_()``), recorded as the function itself.
+for _name, _op in (
+    ("abs_", "abs"),
+    ("neg_", "negative"),
+    ("negative_", "negative"),
+    ("exp_", "exp"),
+    ("log_", "log"),
+    ("sqrt_", "sqrt"),
+    ("square_", "square"),
+    ("reciprocal_", "reciprocal"),
+    ("sigmoid_", "sigmoid"),
+    ("tanh_", "tanh"),
+    ("sin_", "sin"),
+    ("cos_", "cos"),
+    ("relu_", "relu"),
+):
+    _methods.setdefault(_name, _unary_inplace(_op))
 
 for _name, _fn in _methods.items():
     if _fn.__doc__ is None and not _name.startswith("__"):

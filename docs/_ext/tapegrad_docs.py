@@ -140,7 +140,8 @@ PAGES: dict[str, list[Section]] = {
             "Arithmetic",
             "tapegrad",
             "add sub subtract mul multiply div divide true_divide floor_divide remainder neg "
-            "negative pow reciprocal square sqrt abs absolute sign floor clamp clip maximum "
+            "negative pow reciprocal square sqrt abs absolute sign floor ceil trunc round clamp "
+            "clip maximum "
             "minimum hypot where",
             "Functions with PyTorch's names and arguments (``dim``, ``keepdim``). They take "
             "tensors, NumPy arrays and Python scalars, and record on the tape when an input "
@@ -167,20 +168,28 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Shapes, joining and splitting",
             "tapegrad",
-            "reshape flatten squeeze unsqueeze transpose permute swapaxes swapdims moveaxis "
+            "reshape flatten squeeze unsqueeze t transpose permute swapaxes swapdims moveaxis "
             "movedim broadcast_to cat concat concatenate stack split chunk unbind flip roll "
-            "tile repeat_interleave",
+            "tile repeat_interleave clone",
         ),
         Section(
             "Indexing and selection",
             "tapegrad",
-            "take take_along_dim gather diag diagonal tril triu",
+            "take take_along_dim gather narrow select diag diagonal tril triu",
         ),
         Section(
             "Linear algebra",
             "tapegrad",
             "matmul mm bmm mv dot vdot inner outer ger einsum tensordot kron trace det slogdet "
             "inverse",
+        ),
+        Section(
+            "Tests and searches",
+            "tapegrad",
+            "isnan isinf isfinite signbit all any nonzero argwhere count_nonzero argsort "
+            "allclose equal numel is_tensor",
+            "Their results are booleans, indices or counts: they record nothing and carry no "
+            "gradient.",
         ),
         Section(
             "More operations",
