@@ -233,6 +233,7 @@ from .custom import custom_jvp, custom_vjp
 from .replay.jit import jit
 from . import autograd, cuda, nn, optim, testing
 from . import numpy
+from . import linalg
 from .serialization import load, save
 from .tape_view import Tape
 from . import special, viz
