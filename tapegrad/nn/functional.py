@@ -39,7 +39,7 @@ from ..ops import nn as _nn
 from ..ops import reduce as _red
 from ..ops import shape as _sh
 from ..ops import special as _sp
-from ..tensor import Tensor, show_as
+from ..tensor import Tensor, dtype_title, show_as
 
 __all__ = [
     # activations
@@ -58,6 +58,14 @@ __all__ = [
     "tanh",
     "softsign",
     "softplus",
+    "hardswish",
+    "hardsigmoid",
+    "hardshrink",
+    "softshrink",
+    "tanhshrink",
+    "threshold",
+    "glu",
+    "prelu",
     "softmax",
     "softmin",
     "log_softmax",
@@ -79,6 +87,9 @@ __all__ = [
     "layer_norm",
     "batch_norm",
     "normalize",
+    # distances
+    "cosine_similarity",
+    "pairwise_distance",
     # losses
     "mse_loss",
     "l1_loss",
@@ -167,6 +178,19 @@ def _inplace(input: Any, fn: Callable[[Any], Any]) -> Any:
     out = fn(input)
     _xp(input).copyto(input, out, casting="unsafe")
     return input
+
+
+def _on_copy(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` applied to a copy of a tensor that requires grad: for the in-place forms of
+    compositions whose inner steps save the input for backward, which the in-place write
+    would overwrite."""
+
+    def wrapped(x: Any) -> Any:
+        if _is_plain_tensor(x) and x.requires_grad:
+            x = _sh.clone(x)
+        return fn(x)
+
+    return wrapped
 
 
 def _reduction(size_average: Any, reduce: Any, reduction: str) -> str:
@@ -376,7 +400,9 @@ def mish(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return x * _ew.tanh(_ew.softplus(x))
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "MishBackward0", input)
+    if inplace:
+        return _inplace(input, _on_copy(fn))
+    return show_as(fn(input), "MishBackward0", input)
 
 
 @_array_result
@@ -432,6 +458,169 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     if beta != 1.0:
         soft = soft * (1.0 / beta)
     return show_as(_where(scaled > threshold, input, soft), "SoftplusBackward0", input)
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative index into ``ndim`` dimensions (PyTorch's error otherwise)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim % n
+
+
+@_array_result
+def hardswish(input: Any, inplace: bool = False) -> Any:
+    """``x * relu6(x + 3) / 6``: 0 for ``x <= -3``, ``x`` for ``x >= 3``.
+
+    The gradient is 0 for ``x <= -3``, ``x / 3 + 1/2`` for ``-3 < x < 3`` and 1 for
+    ``x >= 3``, as in PyTorch.
+
+    >>> F.hardswish(tg.tensor([-4.0, -1.0, 0.0, 1.0, 4.0]))
+    tensor([-0.0000, -0.3333,  0.0000,  0.6667,  4.0000])
+    """
+
+    def fn(x: Any) -> Any:
+        return _where(x <= -3.0, x * 0.0, _where(x < 3.0, x * (x + 3.0) / 6.0, x))
+
+    if inplace:
+        return _inplace(input, _on_copy(fn))
+    return show_as(fn(input), "HardswishBackward0", input)
+
+
+@_array_result
+def hardsigmoid(input: Any, inplace: bool = False) -> Any:
+    """``relu6(x + 3) / 6``: 0 for ``x <= -3``, 1 for ``x >= 3``, linear in between (the
+    gradient, ``1/6``, is 0 at -3 and 3).
+
+    >>> F.hardsigmoid(tg.tensor([-4.0, 0.0, 1.5, 4.0]))
+    tensor([0.0000, 0.5000, 0.7500, 1.0000])
+    """
+
+    def fn(x: Any) -> Any:
+        return _where(x <= -3.0, 0.0, _where(x >= 3.0, 1.0, (x + 3.0) / 6.0))
+
+    return _inplace(input, fn) if inplace else show_as(fn(input), "HardsigmoidBackward0", input)
+
+
+@_array_result
+def hardshrink(input: Any, lambd: float = 0.5) -> Any:
+    """``x`` where ``|x| > lambd``, else 0 (the gradient is 0 at ``+-lambd``).
+
+    >>> F.hardshrink(tg.tensor([-1.0, -0.5, 0.2, 0.75]))
+    tensor([-1.0000,  0.0000,  0.0000,  0.7500])
+    """
+    inside = (input >= -lambd) & (input <= lambd)
+    return show_as(_where(inside, 0.0, input), "HardshrinkBackward0", input)
+
+
+def _check_lambd(input: Any, lambd: float) -> None:
+    if lambd < 0:
+        dtype = np.dtype(getattr(input, "dtype", np.float64))
+        top = np.finfo(dtype).max if dtype.kind == "f" else np.finfo(np.float64).max
+        raise RuntimeError(
+            f"lambda must be in range [0, {float(top):g}] for input dtype "
+            f"{dtype_title(dtype)}, but found {lambd:g}"
+        )
+
+
+@_array_result
+def softshrink(input: Any, lambd: float = 0.5) -> Any:
+    """``x - lambd`` where ``x > lambd``, ``x + lambd`` where ``x < -lambd``, else 0 (the
+    gradient is 0 at ``+-lambd``).
+
+    >>> F.softshrink(tg.tensor([-1.0, 0.2, 0.75]))
+    tensor([-0.5000,  0.0000,  0.2500])
+    """
+    _check_lambd(input, lambd)
+    out = _where(input > lambd, input - lambd, _where(input < -lambd, input + lambd, 0.0))
+    return show_as(out, "SoftshrinkBackward0", input)
+
+
+@_array_result
+def tanhshrink(input: Any) -> Any:
+    """``x - tanh(x)``.
+
+    >>> F.tanhshrink(tg.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.2384])
+    """
+    return input - _ew.tanh(input)
+
+
+@_array_result
+def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Any:
+    """``x`` where ``x > threshold``, else ``value`` (the gradient is 0 at the threshold).
+
+    >>> F.threshold(tg.tensor([-1.0, 0.5, 2.0]), 0.5, -2.0)
+    tensor([-2., -2.,  2.])
+    """
+
+    def fn(x: Any) -> Any:
+        return _where(x <= threshold, value, x)
+
+    return _inplace(input, fn) if inplace else show_as(fn(input), "ThresholdBackward0", input)
+
+
+@_array_result
+def glu(input: Any, dim: int = -1) -> Any:
+    """Gated linear unit: ``a * sigmoid(b)``, where ``a`` and ``b`` are the two halves of
+    ``input`` along ``dim`` (whose size must be even).
+
+    >>> F.glu(tg.tensor([[1.0, 2.0, 0.0, 0.0]]))
+    tensor([[0.5000, 1.0000]])
+    """
+    shape = _shape(input)
+    if not shape:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = _wrap_dim(dim, len(shape))
+    if shape[dim] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim} is size {shape[dim]}"
+        )
+    a, b = _sh.split(input, 2, axis=dim)
+    return show_as(a * _ew.sigmoid(b), "GluBackward0", input)
+
+
+@_array_result
+def prelu(input: Any, weight: Any) -> Any:
+    """``x`` where ``x > 0``, else ``weight * x``, with one learned slope per channel
+    (dimension 1) or a single one shared by all.
+
+    >>> F.prelu(tg.tensor([[-2.0, 3.0], [1.0, -1.0]]), tg.tensor([0.5, 0.25]))
+    tensor([[-1.0000,  3.0000],
+            [ 1.0000, -0.2500]])
+    """
+    shape, wshape = _shape(input), _shape(weight)
+    in_dtype = getattr(input, "dtype", None)
+    w_dtype = getattr(weight, "dtype", None)
+    if in_dtype is not None and w_dtype is not None and np.dtype(in_dtype) != np.dtype(w_dtype):
+        raise RuntimeError(
+            "prelu: Type promoting not supported. Got "
+            f"{dtype_title(in_dtype)} and {dtype_title(w_dtype)}"
+        )
+    count = math.prod(wshape)
+    if count != 1:
+        if not shape:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = shape[1] if len(shape) > 1 else 1
+        if channels != count:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {count} and channel size = {channels}."
+            )
+    if len(wshape) > 1:
+        raise RuntimeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {len(wshape)}"
+        )
+    w = weight
+    if len(shape) != len(wshape):
+        view = [1] * len(shape)
+        if len(shape) > 1:
+            view[1] = count
+        w = _sh.reshape(weight, tuple(view))
+    out = _where(input > 0, input, w * input)
+    return show_as(out, "PreluKernelBackward0", input, w)
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -1401,6 +1590,66 @@ def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> A
     else:
         norm = _ew.power(_red.sum(_ew.power(_ew.abs(input), p), dim, keepdims=True), 1.0 / p)
     return input / _ew.maximum(norm, eps)
+
+
+# ---------------------------------------------------------------------- distances
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``a`` and ``b`` broadcast to (PyTorch's error when they do not)."""
+    ndim = max(len(a), len(b))
+    a = (1,) * (ndim - len(a)) + tuple(a)
+    b = (1,) * (ndim - len(b)) + tuple(b)
+    for i in range(ndim - 1, -1, -1):
+        if a[i] != b[i] and a[i] != 1 and b[i] != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({a[i]}) must match the size of tensor b ({b[i]}) at "
+                f"non-singleton dimension {i}"
+            )
+    return tuple(sa if sb == 1 else sb for sa, sb in zip(a, b))
+
+
+def _clamped_norm(x: Any, dim: int | None, eps: float) -> Any:
+    """``max(||x||_2, eps)`` along ``dim`` (kept), whose gradient is that of the norm itself:
+    PyTorch clamps the norm without recording the clamp."""
+    n = _red.norm(x, 2, dim, True)
+    return _where(n < eps, (n - _detach(n)) + eps, n)
+
+
+@_array_result
+def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
+    """``sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps))``, the inputs broadcast
+    together first; each input is divided by its norm before the product, as in PyTorch.
+
+    >>> F.cosine_similarity(tg.tensor([[1.0, 0.0], [1.0, 1.0]]), tg.tensor([[1.0, 1.0]]))
+    tensor([0.7071, 1.0000])
+    """
+    s1, s2 = _shape(x1), _shape(x2)
+    shape = _broadcast_shape(s1, s2)
+    dim = _wrap_dim(dim, len(shape))
+    if s1 != shape:
+        x1 = _sh.broadcast_to(x1, shape)
+    if s2 != shape:
+        x2 = _sh.broadcast_to(x2, shape)
+    if not shape:  # a 0-d value is a vector of one element
+        dim = None
+    unit1 = x1 / _clamped_norm(x1, dim, eps)
+    unit2 = x2 / _clamped_norm(x2, dim, eps)
+    return _red.sum(unit1 * unit2, dim, dim_given=True)
+
+
+@_array_result
+def pairwise_distance(
+    x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Any:
+    """``||x1 - x2 + eps||_p`` over the last dimension (of the inputs broadcast together).
+
+    >>> F.pairwise_distance(tg.tensor([[0.0, 0.0], [1.0, 1.0]]), tg.tensor([[3.0, 4.0]]), eps=0.0)
+    tensor([5.0000, 3.6056])
+    """
+    ndim = max(len(_shape(x1)), len(_shape(x2)))
+    d = x1 - x2 + eps
+    return _red.norm(d, p, ndim - 1 if ndim else None, keepdim)
 
 
 # ---------------------------------------------------------------------- regression losses

@@ -27,10 +27,12 @@ from tapegrad.ops import special as sp
 from .specs import (
     DRAWN,
     DRAWN_SAME,
+    LOWER_LATTICE,
     NONZERO,
     POSITIVE,
     REAL,
     UNIT_INTERVAL,
+    UPPER_LATTICE,
     Case,
     Domain,
     Integers,
@@ -39,6 +41,12 @@ from .specs import (
 )
 
 INSIDE_UNIT = Domain("(-7/8, 7/8)", ((-0.875, 0.875),))
+# Away from the kinks of hardswish and hardsigmoid at -3 and 3.
+AWAY_FROM_THREE = Domain("away from +-3", ((-5.0, -3.25), (-2.75, 2.75), (3.25, 5.0)))
+# Away from the kinks of hardshrink and softshrink at +-1/2 (the default lambd).
+AWAY_FROM_HALF = Domain("away from +-1/2", ((-3.0, -0.75), (-0.25, 0.25), (0.75, 3.0)))
+# Away from the threshold 1/2 of the threshold rows.
+AWAY_FROM_THRESHOLD = Domain("away from 1/2", ((-3.0, 0.25), (0.75, 3.0)))
 PROBABILITY = Domain("[1/16, 15/16]", ((0.0625, 0.9375),))
 
 
@@ -270,6 +278,35 @@ def _conv2d_ref(
     return out if batched else out[0]
 
 
+def _prelu_ref(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """PyTorch's: the weight viewed as ``(1, C, 1, ...)``, or as ``x``'s shape of ones."""
+    if w.ndim != x.ndim:
+        view = [1] * x.ndim
+        if x.ndim > 1:
+            view[1] = w.size
+        w = w.reshape(view)
+    return np.where(x > 0, x, w * x)
+
+
+def _glu_ref(x: np.ndarray, dim: int = -1) -> np.ndarray:
+    a, b = np.split(x, 2, axis=dim)
+    return a / (1 + np.exp(-b))
+
+
+def _cosine_similarity_ref(x1: np.ndarray, x2: np.ndarray, dim: int = 1) -> np.ndarray:
+    x1, x2 = np.broadcast_arrays(x1, x2)
+    n1 = np.sqrt((x1 * x1).sum(axis=dim))
+    n2 = np.sqrt((x2 * x2).sum(axis=dim))
+    return (x1 * x2).sum(axis=dim) / (n1 * n2)
+
+
+def _pairwise_distance_ref(
+    x1: np.ndarray, x2: np.ndarray, p: float = 2.0, keepdim: bool = False
+) -> np.ndarray:
+    d = np.abs(x1 - x2 + 1e-6)
+    return (d**p).sum(axis=-1, keepdims=keepdim) ** (1.0 / p)
+
+
 # ------------------------------------------------------------------------------ the rows
 
 SPECS: tuple[OpSpec, ...] = (
@@ -448,6 +485,98 @@ SPECS: tuple[OpSpec, ...] = (
         lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x),
         (NONZERO,),
         (Case(DRAWN), Case(((3,),), {"negative_slope": 0.2})),
+    ),
+    OpSpec(
+        "hardswish",
+        F.hardswish,
+        lambda x: x * np.clip(x + 3, 0, 6) / 6,
+        (AWAY_FROM_THREE,),
+        _unary_cases(),
+    ),
+    OpSpec(
+        "hardsigmoid",
+        F.hardsigmoid,
+        lambda x: np.clip(x + 3, 0, 6) / 6,
+        (AWAY_FROM_THREE,),
+        _unary_cases(),
+    ),
+    OpSpec(
+        "hardshrink",
+        F.hardshrink,
+        lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x, 0.0),
+        (AWAY_FROM_HALF,),
+        (Case(((),)), Case(DRAWN), Case(((2, 3),), {"lambd": 0.5})),
+    ),
+    OpSpec(
+        "softshrink",
+        F.softshrink,
+        lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x - np.sign(x) * lambd, 0.0),
+        (AWAY_FROM_HALF,),
+        (Case(((),)), Case(DRAWN), Case(((2, 3),), {"lambd": 0.5})),
+    ),
+    OpSpec("tanhshrink", F.tanhshrink, lambda x: x - np.tanh(x), (REAL,), _unary_cases()),
+    OpSpec(
+        "threshold",
+        F.threshold,
+        lambda x, threshold, value: np.where(x > threshold, x, value),
+        (AWAY_FROM_THRESHOLD,),
+        (
+            Case(((),), {"threshold": 0.5, "value": -2.0}),
+            Case(DRAWN, {"threshold": 0.5, "value": 1.5}),
+        ),
+    ),
+    OpSpec(
+        "glu",
+        F.glu,
+        _glu_ref,
+        (REAL,),
+        (
+            Case(((2, 4),)),
+            Case(((4, 3),), {"dim": 0}),
+            Case(((3, 2, 2),), {"dim": 1}),
+        ),
+        rtol=1e-13,
+    ),
+    OpSpec(
+        "prelu",
+        F.prelu,
+        _prelu_ref,
+        (NONZERO, REAL),
+        (
+            Case(((2, 3, 2), (3,))),
+            Case(((4,), (1,))),
+            Case(((2, 3), ())),
+            Case(((), (1,))),
+        ),
+    ),
+    # ---------------------------------------------------------------- distances
+    OpSpec(
+        "cosine_similarity",
+        F.cosine_similarity,
+        _cosine_similarity_ref,
+        # Non-zero elements: no vector near the zero vector, where the norms are clamped.
+        (NONZERO, NONZERO),
+        (
+            Case(((3, 4), (3, 4))),
+            Case(((2, 3), (1, 3)), {"dim": 0}),
+            Case(((2, 3, 2), (3, 2)), {"dim": 1}),
+            Case(((4,), (4,)), {"dim": 0}),
+        ),
+        rtol=1e-13,
+    ),
+    OpSpec(
+        "pairwise_distance",
+        F.pairwise_distance,
+        _pairwise_distance_ref,
+        # Interleaved lattices: no difference is 0, the kink of |.| (and of the 2-norm).
+        (LOWER_LATTICE, UPPER_LATTICE),
+        (
+            Case(((3, 4), (3, 4))),
+            Case(((2, 3), (3,)), {"keepdim": True}),
+            Case(((4,), (4,)), {"p": 1.0}),
+            Case(((2, 3), (2, 3)), {"p": 3.0}),
+        ),
+        rtol=1e-13,
     ),
     # ---------------------------------------------------------------- layers
     OpSpec(
