@@ -1,5 +1,6 @@
-"""Layers with parameters or modes: Linear, Conv1d, Conv2d, pooling, Dropout, LayerNorm,
-BatchNorm1d, BatchNorm2d, Embedding, Identity, Flatten.
+"""Layers with parameters or modes: Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
+ConvTranspose2d, pooling, Dropout, LayerNorm, BatchNorm1d, BatchNorm2d, Embedding, Identity,
+Flatten, Unflatten.
 
 The layers call the functions of :mod:`tapegrad.nn.functional`; ``dropout``, ``layer_norm``
 and ``embedding`` are re-exported here for code that imports them from this module.
@@ -26,9 +27,15 @@ __all__ = [
     "Linear",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
     "MaxPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "Flatten",
+    "Unflatten",
     "Dropout",
     "LayerNorm",
     "BatchNorm1d",
@@ -127,9 +134,10 @@ def _ntuple(v: Any, n: int) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
-    """Shared body of :class:`Conv1d` and :class:`Conv2d` (PyTorch's ``_ConvNd``)."""
+    """Shared body of the convolutions and transposed convolutions (PyTorch's ``_ConvNd``)."""
 
     _nd = 0
+    _transposed = False
     _padding_modes = ("zeros", "reflect", "replicate", "circular")
 
     def __init__(
@@ -175,7 +183,7 @@ class _ConvNd(Module):
         self.stride = stride_t
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd)
         self.dilation = dilation_t
-        self.transposed = False
+        self.transposed = self._transposed
         self.output_padding = (0,) * nd
         self.groups = groups
         self.padding_mode = padding_mode
@@ -191,7 +199,11 @@ class _ConvNd(Module):
             widths = [p for p in reversed(self.padding) for _ in range(2)]
         self._reversed_padding_repeated_twice = widths
         kw = {"device": device, "dtype": dtype}
-        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *kernel, **kw))
+        if self._transposed:
+            shape = (in_channels, out_channels // groups, *kernel)
+        else:
+            shape = (out_channels, in_channels // groups, *kernel)
+        self.weight = Parameter(creation.empty(*shape, **kw))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, **kw))
         else:
@@ -208,7 +220,7 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def _conv(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        fn = F.conv1d if self._nd == 1 else F.conv2d
+        fn = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -226,6 +238,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -288,6 +302,153 @@ class Conv2d(_ConvNd):
     _nd = 2
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over an input (N, C_in, D, H, W) or (C_in, D, H, W); arguments as
+    :class:`Conv2d`, with triples in place of pairs.
+
+    >>> tg.manual_seed(0)
+    >>> from tapegrad.nn.layers import Conv3d
+    >>> conv = Conv3d(1, 2, (1, 3, 3), padding=(0, 1, 1))
+    >>> conv
+    Conv3d(1, 2, kernel_size=(1, 3, 3), stride=(1, 1, 1), padding=(0, 1, 1))
+    >>> conv(tg.ones(4, 1, 3, 5, 5)).shape
+    (4, 2, 3, 5, 5)
+    >>> conv.weight.shape
+    (2, 1, 1, 3, 3)
+    """
+
+    _nd = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared body of the transposed convolutions (PyTorch's ``_ConvTransposeNd``).
+
+    The weight is ``in_channels x out_channels / groups x kernel``; ``forward`` takes an
+    optional ``output_size`` that picks the output padding.
+    """
+
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__} does not support string padding")
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self.output_padding = _ntuple(output_padding, self._nd)
+
+    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
+        nd = self._nd
+        if output_size is None:
+            return self.output_padding
+        lead = 2 if input.ndim == nd + 2 else 1
+        size = [int(s) for s in output_size]
+        if len(size) == lead + nd:
+            size = size[lead:]
+        if len(size) != nd:
+            raise ValueError(
+                f"ConvTranspose{nd}D: for {input.ndim}D input, output_size must have {nd} "
+                f"or {lead + nd} elements (got {len(size)})"
+            )
+        lo = [
+            (input.shape[lead + d] - 1) * self.stride[d]
+            - 2 * self.padding[d]
+            + self.dilation[d] * (self.kernel_size[d] - 1)
+            + 1
+            for d in range(nd)
+        ]
+        hi = [m + s - 1 for m, s in zip(lo, self.stride)]
+        for n, a, b in zip(size, lo, hi):
+            if not a <= n <= b:
+                raise ValueError(
+                    f"requested an output size of {size}, but valid sizes range from {lo} to "
+                    f"{hi} (for an input of {list(input.shape[lead:])})"
+                )
+        return tuple(n - a for n, a in zip(size, lo))
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        fn = (F.conv_transpose1d, F.conv_transpose2d)[self._nd - 1]
+        return fn(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over an input (N, C_in, L) or (C_in, L); see
+    :func:`tapegrad.nn.functional.conv_transpose1d`.
+
+    The output length is ``(L - 1) * stride - 2 * padding + dilation * (kernel_size - 1) +
+    output_padding + 1``. The weight (``in_channels x out_channels / groups x kernel_size``)
+    and the bias are initialised as PyTorch does.
+
+    >>> tg.manual_seed(0)
+    >>> from tapegrad.nn.layers import ConvTranspose1d
+    >>> up = ConvTranspose1d(4, 2, 3, stride=2, padding=1, output_padding=1)
+    >>> up
+    ConvTranspose1d(4, 2, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,))
+    >>> up(tg.ones(5, 4, 8)).shape
+    (5, 2, 16)
+    >>> up.weight.shape
+    (4, 2, 3)
+    """
+
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution over an input (N, C_in, H, W) or (C_in, H, W); see
+    :func:`tapegrad.nn.functional.conv_transpose2d`.
+
+    ``forward(input, output_size)`` picks the output padding that gives ``output_size``.
+
+    >>> tg.manual_seed(0)
+    >>> from tapegrad.nn.layers import ConvTranspose2d
+    >>> up = ConvTranspose2d(3, 6, 3, stride=2, padding=1)
+    >>> up
+    ConvTranspose2d(3, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))
+    >>> x = tg.ones(1, 3, 4, 4)
+    >>> up(x).shape
+    (1, 6, 7, 7)
+    >>> up(x, output_size=(8, 8)).shape
+    (1, 6, 8, 8)
+    """
+
+    _nd = 2
+
+
 class _MaxPoolNd(Module):
     def __init__(
         self,
@@ -313,6 +474,30 @@ class _MaxPoolNd(Module):
         )
 
 
+class MaxPool1d(_MaxPoolNd):
+    """The maximum over each window of the last dimension; see
+    :func:`tapegrad.nn.functional.max_pool1d`.
+
+    >>> from tapegrad.nn.layers import MaxPool1d
+    >>> pool = MaxPool1d(2)
+    >>> pool
+    MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    >>> pool(tg.tensor([[[1.0, 3.0, 2.0, 5.0]]]))
+    tensor([[[3., 5.]]])
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+
 class MaxPool2d(_MaxPoolNd):
     """The maximum over each window; see :func:`tapegrad.nn.functional.max_pool2d`.
 
@@ -335,6 +520,47 @@ class MaxPool2d(_MaxPoolNd):
             ceil_mode=self.ceil_mode,
             return_indices=self.return_indices,
         )
+
+
+class AvgPool1d(Module):
+    """The mean over each window of the last dimension; see
+    :func:`tapegrad.nn.functional.avg_pool1d`.
+
+    >>> from tapegrad.nn.layers import AvgPool1d
+    >>> pool = AvgPool1d(3, stride=2)
+    >>> pool
+    AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))
+    >>> pool(tg.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]]))
+    tensor([[[2., 4., 6.]]])
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, 1)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = _ntuple(padding, 1)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(Module):
@@ -397,6 +623,70 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expand dimension ``dim`` of the input into the shape ``unflattened_size`` (a tuple or
+    list of ints, one of which may be ``-1``); the inverse of :class:`Flatten`.
+
+    >>> from tapegrad.nn.layers import Unflatten
+    >>> m = Unflatten(1, (2, 5, 5))
+    >>> m
+    Unflatten(dim=1, unflattened_size=(2, 5, 5))
+    >>> m(tg.zeros(3, 50)).shape
+    (3, 2, 5, 5)
+    >>> Unflatten(-1, [2, -1])(tg.zeros(3, 8)).shape
+    (3, 2, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(
+                "unflattened_size must be a tuple of ints, but found type "
+                f"{type(unflattened_size).__name__}"
+            )
+        for i, n in enumerate(unflattened_size):
+            if not isinstance(n, int):
+                raise TypeError(
+                    "unflattened_size must be tuple of ints, but found element of type "
+                    f"{type(n).__name__} at pos {i}"
+                )
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = tuple(input.shape)
+        nd = len(shape)
+        if not -max(nd, 1) <= self.dim < max(nd, 1):
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-max(nd, 1)}, "
+                f"{max(nd, 1) - 1}], but got {self.dim})"
+            )
+        dim = self.dim % max(nd, 1)
+        sizes = list(self.unflattened_size)
+        if not sizes:
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        if sizes.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        known = math.prod(n for n in sizes if n != -1)
+        n = shape[dim] if shape else 1
+        if -1 in sizes:
+            if known == 0 or n % known:
+                raise RuntimeError(
+                    f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim "
+                    f"{self.dim} ({n}) in the input tensor"
+                )
+            sizes[sizes.index(-1)] = n // known
+        elif known != n:
+            raise RuntimeError(
+                f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim "
+                f"{self.dim} ({n}) in the input tensor"
+            )
+        return input.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):
