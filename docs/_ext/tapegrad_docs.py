@@ -272,21 +272,30 @@ PAGES: dict[str, list[Section]] = {
             "tapegrad.nn",
             "Module Parameter IncompatibleKeys",
         ),
-        Section("Containers", "tapegrad.nn", "Sequential ModuleList"),
+        Section(
+            "Containers",
+            "tapegrad.nn",
+            "Sequential ModuleList ModuleDict ParameterList ParameterDict",
+        ),
         Section(
             "Layers",
             "tapegrad.nn",
-            "Linear Conv2d Flatten Dropout LayerNorm BatchNorm2d Embedding Identity",
+            "Linear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d MaxPool1d MaxPool2d "
+            "AvgPool1d AvgPool2d Flatten Unflatten Dropout LayerNorm BatchNorm1d BatchNorm2d "
+            "Embedding Identity",
         ),
         Section(
             "Activations",
             "tapegrad.nn",
-            "ReLU Tanh Sigmoid GELU LeakyReLU Softplus Softmax LogSoftmax",
+            "ReLU ReLU6 Tanh Sigmoid GELU SiLU Mish ELU SELU CELU LeakyReLU PReLU Softplus "
+            "Softsign Hardtanh Hardswish Hardsigmoid Hardshrink Softshrink Tanhshrink Threshold "
+            "GLU LogSigmoid Softmax Softmin LogSoftmax",
         ),
         Section(
             "Losses",
             "tapegrad.nn",
-            "CrossEntropyLoss MSELoss L1Loss NLLLoss BCEWithLogitsLoss BCELoss",
+            "CrossEntropyLoss NLLLoss MSELoss L1Loss SmoothL1Loss HuberLoss BCEWithLogitsLoss "
+            "BCELoss KLDivLoss",
         ),
         Section("More modules", "tapegrad.nn", rest=True),
         Section(
@@ -300,7 +309,8 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Activations",
             "tapegrad.nn.functional",
-            "relu relu6 hardtanh leaky_relu elu selu celu gelu silu mish sigmoid logsigmoid tanh "
+            "relu relu6 hardtanh leaky_relu prelu elu selu celu gelu silu mish hardswish "
+            "hardsigmoid hardshrink softshrink tanhshrink threshold glu sigmoid logsigmoid tanh "
             "softsign softplus softmax softmin log_softmax",
             "The examples on this page use ``import tapegrad.nn.functional as F``.",
         ),
