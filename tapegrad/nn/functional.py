@@ -82,10 +82,15 @@ __all__ = [
     "max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
     "embedding",
     "one_hot",
     "layer_norm",
     "batch_norm",
+    "group_norm",
+    "instance_norm",
     "normalize",
     # distances
     "cosine_similarity",
@@ -1347,6 +1352,160 @@ def avg_pool2d(
     )
 
 
+# ---------------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_bounds(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's windows of adaptive pooling: ``floor(i n / m)`` to ``ceil((i + 1) n / m)``."""
+    i = np.arange(m)
+    return (i * n) // m, -((-(i + 1) * n) // m)
+
+
+def _adaptive_output_size(input: Any, output_size: Any) -> tuple[Any, Any]:
+    """``output_size`` as a pair, ``None`` entries taken from the input (PyTorch's
+    ``_list_with_default``)."""
+    if isinstance(output_size, (int, np.integer)):
+        return int(output_size), int(output_size)
+    sizes = list(output_size)
+    xs = _shape(input)
+    if len(xs) <= len(sizes):
+        raise ValueError(f"Input dimension should be at least {len(sizes) + 1}")
+    sizes = [d if v is None else v for v, d in zip(sizes, xs[len(xs) - len(sizes) :])]
+    if len(sizes) != 2:
+        raise RuntimeError(
+            f"adaptive pooling: output_size must be 2 ints, but got {len(sizes)} elements"
+        )
+    return int(sizes[0]), int(sizes[1])
+
+
+def _adaptive_check(name: str, input: Any, sizes: tuple[int, int], colon: str) -> None:
+    xs = _shape(input)
+    if len(xs) not in (3, 4):
+        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got{colon} {list(xs)}")
+    for d in range(1, len(xs)):
+        if xs[d] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
+                f"but input has sizes {list(xs)} with dimension {d} being empty"
+            )
+
+
+def _adaptive_avg2d(input: Any, sizes: tuple[int, int]) -> Any:
+    _adaptive_check("adaptive_avg_pool2d", input, sizes, "")
+    if any(m < 0 for m in sizes):
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{sizes[0]}, {sizes[1]}}}"
+        )
+    if sizes == (1, 1):  # PyTorch takes the mean here
+        return show_as(_red.mean(input, (-2, -1), keepdims=True), "MeanBackward1", input)
+    xp = _xp(input)
+    dtype = input.dtype
+    h, w = _shape(input)[-2:]
+    mats = []
+    for n, m in ((h, sizes[0]), (w, sizes[1])):
+        starts, ends = _adaptive_bounds(n, m)
+        j = np.arange(n)
+        inside = (j >= starts[:, None]) & (j < ends[:, None])
+        mats.append(xp.asarray((inside / (ends - starts)[:, None]).astype(dtype)))
+    # Rows of the first matrix average the windows of H, columns of the second those of W.
+    out = _la.matmul(_la.matmul(mats[0], input), mats[1].T)
+    return show_as(out, "AdaptiveAvgPool2DBackward0", input)
+
+
+@_array_result
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Any:
+    """The mean over ``output_size`` windows of the last dimension of ``input`` (N, C, L) or
+    (C, L); window ``i`` spans ``floor(i L / out)`` to ``ceil((i + 1) L / out)``, as in
+    PyTorch, so windows may overlap.
+
+    >>> F.adaptive_avg_pool1d(tg.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0]]]), 3)
+    tensor([[[1.5000, 3.0000, 4.5000]]])
+    """
+    if not isinstance(output_size, (int, np.integer)):
+        sizes = tuple(output_size)
+        if len(sizes) != 1:
+            raise RuntimeError(
+                "adaptive_avg_pool1d() argument 'output_size' should contain one int "
+                f"(got {len(sizes)})"
+            )
+        output_size = sizes[0]
+    nd = len(_shape(input))
+    if nd not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {nd}-dimensional tensor for argument #1 "
+            "'self' (while checking arguments for adaptive_avg_pool1d)"
+        )
+    out = _adaptive_avg2d(_sh.expand_dims(input, -2), (1, int(output_size)))
+    return _sh.squeeze(out, -2)
+
+
+@_array_result
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
+    """The mean over an ``output_size`` grid of windows of ``input`` (N, C, H, W) or
+    (C, H, W); ``output_size`` is an int or a pair, whose ``None`` entries keep the input's
+    size. Window ``i`` of a dimension of size ``L`` spans ``floor(i L / out)`` to
+    ``ceil((i + 1) L / out)``, as in PyTorch.
+
+    >>> F.adaptive_avg_pool2d(tg.arange(9.0).reshape(1, 1, 3, 3), 2)
+    tensor([[[[2., 3.],
+              [5., 6.]]]])
+    >>> F.adaptive_avg_pool2d(tg.zeros(1, 2, 5, 7), (None, 3)).shape
+    (1, 2, 5, 3)
+    """
+    return _adaptive_avg2d(input, _adaptive_output_size(input, output_size))
+
+
+@_array_result
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum over an ``output_size`` grid of windows of ``input`` (N, C, H, W) or
+    (C, H, W), with the windows of :func:`adaptive_avg_pool2d`.
+
+    The gradient goes to the first maximal element of each window (row-major order), as in
+    PyTorch; with ``return_indices`` the flat positions of those elements within each channel
+    (int64) come back too.
+
+    >>> x = tg.tensor([[[[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]]]], requires_grad=True)
+    >>> y, idx = F.adaptive_max_pool2d(x, (1, 2), return_indices=True)
+    >>> y
+    tensor([[[[5., 6.]]]], grad_fn=<AdaptiveMaxPool2DBackward0>)
+    >>> idx
+    tensor([[[[1, 5]]]])
+    """
+    sizes = _adaptive_output_size(input, output_size)
+    _adaptive_check("adaptive_max_pool2d", input, sizes, ":")
+    xs = _shape(input)
+    if any(m < 0 for m in sizes):
+        neg = min(sizes)
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {neg}: {list(xs[:-2] + sizes)}"
+        )
+    h, w = xs[-2:]
+    raw = _raw(input)
+    xp = namespace(raw)
+    # Each window as a fixed number of positions: short windows repeat their last element,
+    # after the originals, so the first maximum in row-major order is PyTorch's.
+    picks = []
+    for n, m in ((h, sizes[0]), (w, sizes[1])):
+        starts, ends = _adaptive_bounds(n, m)
+        k = int((ends - starts).max()) if m else 1
+        picks.append(starts[:, None] + np.minimum(np.arange(k), (ends - starts - 1)[:, None]))
+    ih, iw = (xp.asarray(p) for p in picks)
+    kh, kw = ih.shape[1], iw.shape[1]
+    windows = raw[..., ih[:, None, :, None], iw[None, :, None, :]]
+    first = xp.argmax(windows.reshape(windows.shape[:-2] + (kh * kw,)), axis=-1)
+    rows = xp.arange(sizes[0]).reshape(-1, 1)
+    cols = xp.arange(sizes[1]).reshape(1, -1)
+    idx = (ih[rows, first // kw] * w + iw[cols, first % kw]).astype(np.int64)
+    lead = xs[:-2]
+    flat = _sh.reshape(input, lead + (h * w,))
+    picked = _ix.take_along_axis(flat, idx.reshape(lead + (sizes[0] * sizes[1],)), axis=-1)
+    out = show_as(_sh.reshape(picked, lead + sizes), "AdaptiveMaxPool2DBackward0", input)
+    if not return_indices:
+        return out
+    return out, (Tensor._make(idx) if isinstance(input, Tensor) else idx)
+
+
 # ---------------------------------------------------------------------- embeddings
 
 
@@ -1558,7 +1717,7 @@ def batch_norm(
         out = out * _sh.reshape(weight, bshape)
     if bias is not None:
         out = out + _sh.reshape(bias, bshape)
-    return out
+    return show_as(out, "NativeBatchNormBackward0", input, weight, bias)
 
 
 def _update_running(
@@ -1574,6 +1733,127 @@ def _update_running(
         namespace(raw).copyto(raw, new, casting="unsafe")
         if isinstance(target, Tensor):
             target._bump()
+
+
+@_array_result
+def group_norm(
+    input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Any:
+    """Group normalisation of ``input`` (N, C, ...): the channels split into ``num_groups``
+    groups, each sample's group is normalised with its mean and biased variance, then
+    ``weight`` and ``bias`` (C,) scale and shift each channel.
+
+    >>> x = tg.tensor([[[1.0, 3.0], [5.0, 7.0], [0.0, 4.0], [2.0, 2.0]]])
+    >>> F.group_norm(x, 2)
+    tensor([[[-1.3416, -0.4472],
+             [ 0.4472,  1.3416],
+             [-1.4142,  1.4142],
+             [ 0.0000,  0.0000]]])
+    """
+    xs = _shape(input)
+    if len(xs) < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {len(xs)}"
+        )
+    n, c = xs[0], xs[1]
+    size = [n * c // num_groups, num_groups] + list(xs[2:])
+    if math.prod(size[:1] + size[2:]) == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}"
+        )
+    if c % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(xs)} and num_groups={num_groups}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and _shape(p) != (c,):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(_shape(p))} and input of shape {list(xs)}"
+            )
+    grouped = _sh.reshape(input, (n, num_groups, math.prod(xs[1:]) // num_groups))
+    out = _sh.reshape(_normalize_last(grouped, (2,), eps)[0], xs)
+    bshape = (1, c) + (1,) * (len(xs) - 2)
+    if weight is not None:
+        out = out * _sh.reshape(weight, bshape)
+    if bias is not None:
+        out = out + _sh.reshape(bias, bshape)
+    return show_as(out, "NativeGroupNormBackward0", input, weight, bias)
+
+
+@_array_result
+def instance_norm(
+    input: Any,
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    """Instance normalisation of ``input`` (N, C, ...): each channel of each sample is
+    normalised over its spatial dimensions, then ``weight`` and ``bias`` (C,) scale and shift.
+
+    As in PyTorch, this is :func:`batch_norm` on the input viewed as one sample of ``N * C``
+    channels. With ``use_input_stats`` (the default) the input's statistics normalise, and
+    ``running_mean``/``running_var`` (C,), when given, are updated in place with their mean
+    over the batch; otherwise the running statistics normalise.
+
+    >>> rm, rv = tg.zeros(2), tg.ones(2)
+    >>> F.instance_norm(tg.tensor([[[1.0, 3.0], [2.0, 6.0]]]), rm, rv)
+    tensor([[[-1.0000,  1.0000],
+             [-1.0000,  1.0000]]])
+    >>> rm, rv
+    (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
+    """
+    xs = _shape(input)
+    if use_input_stats and math.prod(xs[2:]) == 1:
+        raise ValueError(
+            "Expected more than 1 spatial element when training, got input size "
+            + _size_repr(input)
+        )
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError(
+            "Expected running_mean and running_var to be defined when use_input_stats is false"
+        )
+    if len(xs) < 2:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-len(xs)}, {len(xs) - 1}], "
+            "but got 1)"
+        )
+    n = xs[0]
+
+    def repeated(p: Any) -> Any:
+        if p is None:
+            return None
+        return show_as(_sh.tile(p, (n,)), "RepeatBackward0", p)
+
+    stats = []
+    for r in (running_mean, running_var):
+        raw = None if r is None else _raw(r)
+        stats.append(None if raw is None else namespace(raw).tile(raw, n))
+    out = batch_norm(
+        _sh.reshape(input, (1, n * xs[1]) + xs[2:]),
+        stats[0],
+        stats[1],
+        repeated(weight),
+        repeated(bias),
+        use_input_stats,
+        momentum,
+        eps,
+    )
+    if use_input_stats:
+        for target, new in zip((running_mean, running_var), stats):
+            if target is None:
+                continue
+            raw = _raw(target)
+            xp = namespace(raw)
+            xp.copyto(raw, xp.mean(new.reshape(n, -1), axis=0), casting="unsafe")
+            if isinstance(target, Tensor):
+                target._bump()
+    return _sh.reshape(out, xs)
 
 
 @_array_result

@@ -1,6 +1,6 @@
 """Layers with parameters or modes: Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
-ConvTranspose2d, pooling, Dropout, LayerNorm, BatchNorm1d, BatchNorm2d, Embedding, Identity,
-Flatten, Unflatten.
+ConvTranspose2d, pooling (adaptive pooling too), Dropout, LayerNorm, GroupNorm, BatchNorm1d,
+BatchNorm2d, InstanceNorm1d, InstanceNorm2d, Embedding, Identity, Flatten, Unflatten.
 
 The layers call the functions of :mod:`tapegrad.nn.functional`; ``dropout``, ``layer_norm``
 and ``embedding`` are re-exported here for code that imports them from this module.
@@ -9,6 +9,7 @@ and ``embedding`` are re-exported here for code that imports them from this modu
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,12 +35,18 @@ __all__ = [
     "MaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "Flatten",
     "Unflatten",
     "Dropout",
     "LayerNorm",
+    "GroupNorm",
     "BatchNorm1d",
     "BatchNorm2d",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
     "Embedding",
     "dropout",
     "layer_norm",
@@ -606,6 +613,67 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class _AdaptivePoolNd(Module):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    """The mean over ``output_size`` windows of the last dimension; see
+    :func:`tapegrad.nn.functional.adaptive_avg_pool1d`.
+
+    >>> from tapegrad.nn.layers import AdaptiveAvgPool1d
+    >>> pool = AdaptiveAvgPool1d(3)
+    >>> pool
+    AdaptiveAvgPool1d(output_size=3)
+    >>> pool(tg.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0]]]))
+    tensor([[[1.5000, 3.0000, 4.5000]]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """The mean over an ``output_size`` grid of windows (``None`` keeps a size); see
+    :func:`tapegrad.nn.functional.adaptive_avg_pool2d`.
+
+    >>> from tapegrad.nn.layers import AdaptiveAvgPool2d
+    >>> pool = AdaptiveAvgPool2d((None, 3))
+    >>> pool
+    AdaptiveAvgPool2d(output_size=(None, 3))
+    >>> pool(tg.zeros(1, 2, 5, 7)).shape
+    (1, 2, 5, 3)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    """The maximum over an ``output_size`` grid of windows, with the indices too when
+    ``return_indices``; see :func:`tapegrad.nn.functional.adaptive_max_pool2d`.
+
+    >>> from tapegrad.nn.layers import AdaptiveMaxPool2d
+    >>> pool = AdaptiveMaxPool2d(1)
+    >>> pool
+    AdaptiveMaxPool2d(output_size=1)
+    >>> pool(tg.tensor([[[[1.0, 5.0], [4.0, 3.0]]]]))
+    tensor([[[[5.]]]])
+    """
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
 class Flatten(Module):
     """Flatten dimensions ``start_dim`` to ``end_dim`` into one (the batch dim stays).
 
@@ -775,6 +843,68 @@ class LayerNorm(Module):
         )
 
 
+class GroupNorm(Module):
+    """Group normalisation: the ``num_channels`` channels split into ``num_groups`` groups,
+    each normalised per sample; see :func:`tapegrad.nn.functional.group_norm`. With
+    ``affine``, ``weight`` starts at ones and ``bias`` (unless ``bias=False``) at zeros.
+
+    >>> from tapegrad.nn.layers import GroupNorm
+    >>> gn = GroupNorm(1, 2)
+    >>> gn
+    GroupNorm(1, 2, eps=1e-05, affine=True, bias=True)
+    >>> gn(tg.tensor([[[1.0], [3.0]]])).detach()
+    tensor([[[-1.0000],
+             [ 1.0000]]])
+    """
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(
+                f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        kw = {"device": device, "dtype": dtype}
+        if affine:
+            self.weight = Parameter(creation.ones(num_channels, **kw))
+            if bias:
+                self.bias = Parameter(creation.zeros(num_channels, **kw))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Set ``weight`` to ones and ``bias`` to zeros."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
 class Embedding(Module):
     """A lookup table: integer indices select rows of ``weight`` (``num_embeddings x
     embedding_dim``, initialised from ``N(0, 1)``).
@@ -846,8 +976,9 @@ class Embedding(Module):
         return s
 
 
-class _BatchNorm(Module):
-    """Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d` (PyTorch's ``_BatchNorm``)."""
+class _NormBase(Module):
+    """Parameters, running statistics and repr shared by the batch and instance norms
+    (PyTorch's ``_NormBase``)."""
 
     def __init__(
         self,
@@ -906,6 +1037,17 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d` (PyTorch's ``_BatchNorm``)."""
+
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -926,13 +1068,6 @@ class _BatchNorm(Module):
             use_batch,
             factor,
             self.eps,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.bias is not None}, "
-            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -972,3 +1107,99 @@ class BatchNorm2d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim != 4:
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
+
+
+class _InstanceNorm(_NormBase):
+    """Shared body of :class:`InstanceNorm1d` and :class:`InstanceNorm2d` (PyTorch's
+    ``_InstanceNorm``)."""
+
+    #: dimensions of an input without a batch dimension
+    _no_batch_dim = 0
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+
+    def _apply_instance_norm(self, input: Tensor) -> Tensor:
+        return F.instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        feature_dim = input.ndim - self._no_batch_dim
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(
+                    f"expected input's size at dim={feature_dim} to match num_features"
+                    f" ({self.num_features}), but got: {input.shape[feature_dim]}."
+                )
+            warnings.warn(
+                f"input's size at dim={feature_dim} does not match num_features. "
+                "You can silence this warning by not passing in num_features, "
+                "which is not used because affine=False",
+                stacklevel=2,
+            )
+        if input.ndim == self._no_batch_dim:
+            return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
+        return self._apply_instance_norm(input)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of an input (N, C, L) or (C, L): each channel of each sample
+    normalised over its length; see :func:`tapegrad.nn.functional.instance_norm`. No
+    parameters and no running statistics unless ``affine``/``track_running_stats``.
+
+    >>> from tapegrad.nn.layers import InstanceNorm1d
+    >>> norm = InstanceNorm1d(2)
+    >>> norm
+    InstanceNorm1d(2, eps=1e-05, momentum=0.1, affine=False, bias=False, track_running_stats=False)
+    >>> norm(tg.tensor([[[1.0, 3.0], [2.0, 6.0]]]))
+    tensor([[[-1.0000,  1.0000],
+             [-1.0000,  1.0000]]])
+    """
+
+    _no_batch_dim = 2
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of an input (N, C, H, W) or (C, H, W): each channel of each
+    sample normalised over its plane; with ``track_running_stats`` the running statistics
+    are updated in training and normalise in evaluation.
+
+    >>> from tapegrad.nn.layers import InstanceNorm2d
+    >>> norm = InstanceNorm2d(3, track_running_stats=True)
+    >>> norm(tg.randn(4, 3, 5, 5)).shape
+    (4, 3, 5, 5)
+    >>> sorted(norm.state_dict())
+    ['num_batches_tracked', 'running_mean', 'running_var']
+    """
+
+    _no_batch_dim = 3
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"expected 3D or 4D input (got {input.ndim}D input)")

@@ -203,6 +203,43 @@ def _batch_norm_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (x - mu) / np.sqrt(var + 1e-5) * w.reshape(shape) + b.reshape(shape)
 
 
+def _group_norm_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray, num_groups: int) -> np.ndarray:
+    g = x.reshape(x.shape[0], num_groups, -1)
+    mu = g.mean(axis=2, keepdims=True)
+    var = ((g - mu) ** 2).mean(axis=2, keepdims=True)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    y = ((g - mu) / np.sqrt(var + 1e-5)).reshape(x.shape)
+    return y * w.reshape(shape) + b.reshape(shape)
+
+
+def _instance_norm_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    axes = tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mu = x.mean(axis=axes, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    return (x - mu) / np.sqrt(var + 1e-5) * w.reshape(shape) + b.reshape(shape)
+
+
+def _adaptive_windows(n: int, m: int) -> list[slice]:
+    """Window ``i`` spans ``floor(i n / m)`` to ``ceil((i + 1) n / m)``."""
+    return [slice(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
+def _adaptive_pool2d_ref(x: np.ndarray, output_size: Any, reduce: Any) -> np.ndarray:
+    sizes = (output_size,) * 2 if isinstance(output_size, int) else output_size
+    h, w = x.shape[-2:]
+    oh, ow = (n if m is None else m for m, n in zip(sizes, (h, w)))
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for i, rows in enumerate(_adaptive_windows(h, oh)):
+        for j, cols in enumerate(_adaptive_windows(w, ow)):
+            out[..., i, j] = reduce(x[..., rows, cols], axis=(-2, -1))
+    return out
+
+
+def _adaptive_avg_pool1d_ref(x: np.ndarray, output_size: int) -> np.ndarray:
+    return _adaptive_pool2d_ref(x[..., None, :], (1, output_size), np.mean)[..., 0, :]
+
+
 def _pad_ref(
     x: np.ndarray, pad: tuple[int, ...], mode: str = "constant", value: float = 0.0
 ) -> np.ndarray:
@@ -599,6 +636,62 @@ SPECS: tuple[OpSpec, ...] = (
         (Case(((3, 2), (2,), (2,))), Case(((2, 2, 3), (2,), (2,)))),
         prepare=_spread,
         rtol=1e-12,
+    ),
+    OpSpec(
+        "group_norm",
+        lambda x, w, b, num_groups: F.group_norm(x, num_groups, w, b),
+        _group_norm_ref,
+        (REAL, REAL, REAL),
+        (
+            Case(((2, 4, 3), (4,), (4,)), {"num_groups": 2}),
+            Case(((1, 6, 2, 2), (6,), (6,)), {"num_groups": 3}),
+        ),
+        prepare=_spread,
+        rtol=1e-12,
+    ),
+    OpSpec(
+        "instance_norm",
+        lambda x, w, b: F.instance_norm(x, None, None, w, b),
+        _instance_norm_ref,
+        (REAL, REAL, REAL),
+        (Case(((2, 3, 4), (3,), (3,))), Case(((1, 2, 2, 3), (2,), (2,)))),
+        prepare=_spread,
+        rtol=1e-12,
+    ),
+    OpSpec(
+        "adaptive_avg_pool1d",
+        F.adaptive_avg_pool1d,
+        _adaptive_avg_pool1d_ref,
+        (REAL,),
+        (
+            Case(((1, 2, 7),), {"output_size": 3}),
+            Case(((2, 5),), {"output_size": 4}),
+            Case(((2, 1, 4),), {"output_size": 1}),
+        ),
+        rtol=1e-13,
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d",
+        F.adaptive_avg_pool2d,
+        lambda x, output_size: _adaptive_pool2d_ref(x, output_size, np.mean),
+        (REAL,),
+        (
+            Case(((1, 2, 5, 7),), {"output_size": (2, 3)}),
+            Case(((2, 4, 3),), {"output_size": (3, None)}),
+            Case(((1, 2, 3, 3),), {"output_size": 1}),
+        ),
+        rtol=1e-13,
+    ),
+    OpSpec(
+        "adaptive_max_pool2d",
+        F.adaptive_max_pool2d,
+        lambda x, output_size: _adaptive_pool2d_ref(x, output_size, np.max),
+        (REAL,),
+        (
+            Case(((1, 2, 5, 7),), {"output_size": (2, 3)}),
+            Case(((2, 4, 3),), {"output_size": (3, None)}),
+        ),
+        prepare=_distinct,
     ),
     OpSpec(
         "pad",
