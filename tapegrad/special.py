@@ -24,7 +24,7 @@ from .ops import nn as _nn
 from .ops import reduce as _red
 from .ops import shape as _sh
 from .ops.special import erf, erfc, erfinv
-from .tensor import Tensor
+from .tensor import Tensor, show_as
 
 __all__ = [
     "erf",
@@ -94,7 +94,7 @@ def logit(input: Any, eps: float | None = None) -> Any:
     if eps is not None:
         lo, hi = float(eps), 1.0 - float(eps)
         x = _where(x < lo, lo, _where(x > hi, hi, x))
-    return _ew.log(x) - _ew.log1p(_ew.negative(x))
+    return show_as(_ew.log(x) - _ew.log1p(_ew.negative(x)), "LogitBackward0", input)
 
 
 @_array_result
@@ -115,10 +115,11 @@ def xlogy(input: Any, other: Any) -> Any:
     >>> tg.special.xlogy(tg.tensor([0.0, 2.0]), tg.tensor([0.0, 3.0]))
     tensor([0.0000, 2.1972])
     """
-    # Comparison operators keep batched values batched inside vmap; ``y == y`` is not NaN.
-    zero = (_detach(input) == 0) & (_detach(other) == _detach(other))
-    safe = _where(zero, 1.0, other)
-    return _where(zero, 0.0, input * _ew.log(safe))
+    # One definition with the top-level ``tg.xlogy``: the primitive whose derivative in
+    # ``input`` is ``log(other)`` everywhere, 0 included, as PyTorch's.
+    from .functions_more import xlogy as _xlogy
+
+    return _xlogy(input, other)
 
 
 @_array_result

@@ -1367,7 +1367,10 @@ for _name in (
     "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
     "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "
     "sort topk addmm addcmul addcdiv lerp argsort isnan isinf isfinite signbit nonzero argwhere "
-    "count_nonzero allclose equal"
+    "count_nonzero allclose equal diff fliplr flipud rot90 cummax cummin logcumsumexp aminmax "
+    "nansum nanmean median kthvalue frac fmod xlogy logit deg2rad rad2deg heaviside float_power "
+    "nan_to_num masked_select index_add scatter scatter_add index_fill unflatten msort addmv "
+    "addr baddbmm addbmm"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapegrad import functions_more
 from tapegrad.ops import elementwise as ew
 
 from .specs import (
@@ -35,6 +36,8 @@ INSIDE_UNIT = Domain("[-0.75, 0.75]", ((-0.75, 0.75),))
 #: Above 1, where arccosh is smooth.
 ABOVE_ONE = Domain("[1.25, 3]", ((1.25, 3.0),))
 #: Around 0, where sinc's derivative switches between its series and its closed form.
+TWO_AND_A_HALF = Domain("+-[37/16, 11/4]", ((-2.75, -2.3125), (2.3125, 2.75)))
+SLIGHTLY_ABOVE_ONE = Domain("[1, 1.125]", ((1.0, 1.125),))
 NEAR_ZERO = Domain("[-1/8, 1/8]", ((-0.125, 0.125),))
 # Three interleaved lattices for clip(x, lo, hi): within each unit cell lo < x < hi, and any
 # two values are at least 1/8 apart, so x never meets a bound and lo never meets hi (but x
@@ -79,6 +82,8 @@ SPECS: tuple[OpSpec, ...] = (
     # ---------------------------------------------------------------- others
     _binary("hypot", ew.hypot, np.hypot, NONZERO, REAL),
     _binary("logaddexp", ew.logaddexp, np.logaddexp),
+    # fmod's derivative in its divisor is -trunc(x / y): constant (2 or -2) on the domain
+    _binary("fmod", functions_more.fmod, np.fmod, TWO_AND_A_HALF, SLIGHTLY_ABOVE_ONE),
     _unary("sinc", ew.sinc, np.sinc),
     _unary("sinc_near_zero", ew.sinc, np.sinc, NEAR_ZERO),
     # ---------------------------------------------------------------- clip
