@@ -17,7 +17,6 @@ import tapegrad.nn.functional as tgF
 from tapegrad.nn.layers import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
-    AdaptiveMaxPool2d,
     BatchNorm1d,
     GroupNorm,
     InstanceNorm1d,
@@ -189,32 +188,12 @@ def test_adaptive_avg_pool2d(shape: tuple[int, ...], size: Any) -> None:
     _compare(lambda f, x: f.adaptive_avg_pool2d(x, size), [RNG.standard_normal(shape)])
 
 
-@pytest.mark.parametrize(("shape", "size"), SIZES_2D)
-def test_adaptive_max_pool2d(shape: tuple[int, ...], size: Any) -> None:
-    x = RNG.standard_normal(shape)
-    _compare(lambda f, x: f.adaptive_max_pool2d(x, size), [x])
-    ours, i = tgF.adaptive_max_pool2d(tg.tensor(x), size, return_indices=True)
-    theirs, j = F.adaptive_max_pool2d(torch.tensor(x), size, return_indices=True)
-    _close(ours, theirs)
-    assert i.dtype == np.int64
-    np.testing.assert_array_equal(i.numpy(), j.numpy())
-
-
-def test_adaptive_max_pool2d_ties_go_to_the_first_maximum() -> None:
-    x = np.array([[[[1.0, 2.0, 2.0], [2.0, 0.0, 2.0], [2.0, 2.0, 1.0]]]])
-    _compare(lambda f, x: f.adaptive_max_pool2d(x, 2), [x])
-    _, i = tgF.adaptive_max_pool2d(tg.tensor(x), 2, return_indices=True)
-    _, j = F.adaptive_max_pool2d(torch.tensor(x), 2, return_indices=True)
-    np.testing.assert_array_equal(i.numpy(), j.numpy())
-
-
 def test_arrays_in_arrays_out() -> None:
     x = RNG.standard_normal((2, 4, 3, 5))
     for ours, theirs in [
         (tgF.group_norm(x, 2), F.group_norm(torch.tensor(x), 2)),
         (tgF.instance_norm(x), F.instance_norm(torch.tensor(x))),
         (tgF.adaptive_avg_pool2d(x, (2, 3)), F.adaptive_avg_pool2d(torch.tensor(x), (2, 3))),
-        (tgF.adaptive_max_pool2d(x, (2, 3)), F.adaptive_max_pool2d(torch.tensor(x), (2, 3))),
         (tgF.adaptive_avg_pool1d(x[0], 2), F.adaptive_avg_pool1d(torch.tensor(x[0]), 2)),
     ]:
         assert isinstance(ours, np.ndarray)
@@ -247,7 +226,6 @@ MODULES = [
     ("AdaptiveAvgPool1d", AdaptiveAvgPool1d, (3,), {}, X3),
     ("AdaptiveAvgPool2d", AdaptiveAvgPool2d, ((None, 3),), {}, X4),
     ("AdaptiveAvgPool2d", AdaptiveAvgPool2d, (2,), {}, X4),
-    ("AdaptiveMaxPool2d", AdaptiveMaxPool2d, ((2, 3),), {}, X4),
 ]
 
 
@@ -276,14 +254,6 @@ def test_module_repr_names_and_forward(
     _close(xo.grad, xt.grad)
     for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         _close(p.grad, q.grad)
-
-
-def test_adaptive_max_pool_module_indices() -> None:
-    ours, theirs = AdaptiveMaxPool2d(2, return_indices=True), torch.nn.AdaptiveMaxPool2d(2, True)
-    assert repr(ours) == repr(theirs)
-    (yo, io), (yt, it) = ours(tg.tensor(X4)), theirs(torch.tensor(X4))
-    _close(yo, yt)
-    np.testing.assert_array_equal(io.numpy(), it.numpy())
 
 
 @pytest.mark.parametrize(
@@ -364,10 +334,6 @@ ERRORS = [
     lambda m, f: f.adaptive_avg_pool1d(m.tensor(X3), (2, 2)),
     lambda m, f: f.adaptive_avg_pool1d(m.tensor(X3[0, 0]), 2),
     lambda m, f: f.adaptive_avg_pool1d(m.tensor(X4), 2),
-    lambda m, f: f.adaptive_max_pool2d(m.tensor(X3[0, 0]), 2),
-    lambda m, f: f.adaptive_max_pool2d(m.zeros(2, 3, 0, 3), 2),
-    lambda m, f: f.adaptive_max_pool2d(m.tensor(X3), (2, 2, 2)),
-    lambda m, f: f.adaptive_max_pool2d(m.tensor(X4), (-1, 2)),
     lambda m, f: m.nn.GroupNorm(4, 6) if m is torch else GroupNorm(4, 6),
     lambda m, f: (m.nn.InstanceNorm1d if m is torch else InstanceNorm1d)(6)(m.zeros(2, 6, 4, 4)),
     lambda m, f: (m.nn.InstanceNorm2d if m is torch else InstanceNorm2d)(6)(m.zeros(6, 4)),

@@ -142,7 +142,7 @@ PAGES: dict[str, list[Section]] = {
             "add sub subtract mul multiply div divide true_divide floor_divide remainder neg "
             "negative pow reciprocal square sqrt abs absolute sign floor ceil trunc round clamp "
             "clip maximum "
-            "minimum hypot where",
+            "minimum hypot where frac fmod xlogy heaviside float_power nan_to_num deg2rad rad2deg",
             "Functions with PyTorch's names and arguments (``dim``, ``keepdim``). They take "
             "tensors, NumPy arrays and Python scalars, and record on the tape when an input "
             "requires grad.",
@@ -150,7 +150,7 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Exponentials and logarithms",
             "tapegrad",
-            "exp exp2 expm1 log log2 log10 log1p logaddexp",
+            "exp exp2 expm1 log log2 log10 log1p logaddexp logit",
         ),
         Section(
             "Trigonometric and hyperbolic functions",
@@ -163,25 +163,29 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Reductions",
             "tapegrad",
-            "sum mean prod max min amax amin argmax argmin var std norm logsumexp cumsum cumprod",
+            "sum mean prod max min amax amin argmax argmin var std norm logsumexp cumsum cumprod "
+            "nansum nanmean median kthvalue aminmax var_mean std_mean cummax cummin logcumsumexp "
+            "diff",
         ),
         Section(
             "Shapes, joining and splitting",
             "tapegrad",
             "reshape flatten squeeze unsqueeze t transpose permute swapaxes swapdims moveaxis "
             "movedim broadcast_to cat concat concatenate stack split chunk unbind flip roll "
-            "tile repeat_interleave clone",
+            "tile repeat_interleave clone unflatten fliplr flipud rot90 atleast_1d atleast_2d "
+            "atleast_3d meshgrid cartesian_prod block_diag",
         ),
         Section(
             "Indexing and selection",
             "tapegrad",
-            "take take_along_dim gather narrow select diag diagonal tril triu",
+            "take take_along_dim gather narrow select diag diagonal tril triu masked_select "
+            "index_add index_fill scatter scatter_add msort tril_indices triu_indices",
         ),
         Section(
             "Linear algebra",
             "tapegrad",
             "matmul mm bmm mv dot vdot inner outer ger einsum tensordot kron trace det slogdet "
-            "inverse",
+            "inverse addmv addr baddbmm addbmm cdist",
         ),
         Section(
             "Tests and searches",
@@ -281,8 +285,9 @@ PAGES: dict[str, list[Section]] = {
             "Layers",
             "tapegrad.nn",
             "Linear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d MaxPool1d MaxPool2d "
-            "AvgPool1d AvgPool2d Flatten Unflatten Dropout LayerNorm BatchNorm1d BatchNorm2d "
-            "Embedding Identity",
+            "AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d Flatten "
+            "Unflatten Dropout LayerNorm GroupNorm BatchNorm1d BatchNorm2d InstanceNorm1d "
+            "InstanceNorm2d Embedding Identity",
         ),
         Section(
             "Activations",
@@ -317,13 +322,15 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Layers",
             "tapegrad.nn.functional",
-            "linear dropout pad embedding one_hot layer_norm batch_norm normalize",
+            "linear dropout pad embedding one_hot layer_norm batch_norm group_norm "
+            "instance_norm normalize",
         ),
         Section(
             "Convolution and pooling",
             "tapegrad.nn.functional",
             "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
-            "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d",
+            "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
+            "adaptive_avg_pool1d adaptive_avg_pool2d",
         ),
         Section(
             "Losses",

@@ -84,7 +84,6 @@ __all__ = [
     "avg_pool2d",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
-    "adaptive_max_pool2d",
     "embedding",
     "one_hot",
     "layer_norm",
@@ -1454,56 +1453,6 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
     (1, 2, 5, 3)
     """
     return _adaptive_avg2d(input, _adaptive_output_size(input, output_size))
-
-
-@_array_result
-def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
-    """The maximum over an ``output_size`` grid of windows of ``input`` (N, C, H, W) or
-    (C, H, W), with the windows of :func:`adaptive_avg_pool2d`.
-
-    The gradient goes to the first maximal element of each window (row-major order), as in
-    PyTorch; with ``return_indices`` the flat positions of those elements within each channel
-    (int64) come back too.
-
-    >>> x = tg.tensor([[[[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]]]], requires_grad=True)
-    >>> y, idx = F.adaptive_max_pool2d(x, (1, 2), return_indices=True)
-    >>> y
-    tensor([[[[5., 6.]]]], grad_fn=<AdaptiveMaxPool2DBackward0>)
-    >>> idx
-    tensor([[[[1, 5]]]])
-    """
-    sizes = _adaptive_output_size(input, output_size)
-    _adaptive_check("adaptive_max_pool2d", input, sizes, ":")
-    xs = _shape(input)
-    if any(m < 0 for m in sizes):
-        neg = min(sizes)
-        raise RuntimeError(
-            f"Trying to create tensor with negative dimension {neg}: {list(xs[:-2] + sizes)}"
-        )
-    h, w = xs[-2:]
-    raw = _raw(input)
-    xp = namespace(raw)
-    # Each window as a fixed number of positions: short windows repeat their last element,
-    # after the originals, so the first maximum in row-major order is PyTorch's.
-    picks = []
-    for n, m in ((h, sizes[0]), (w, sizes[1])):
-        starts, ends = _adaptive_bounds(n, m)
-        k = int((ends - starts).max()) if m else 1
-        picks.append(starts[:, None] + np.minimum(np.arange(k), (ends - starts - 1)[:, None]))
-    ih, iw = (xp.asarray(p) for p in picks)
-    kh, kw = ih.shape[1], iw.shape[1]
-    windows = raw[..., ih[:, None, :, None], iw[None, :, None, :]]
-    first = xp.argmax(windows.reshape(windows.shape[:-2] + (kh * kw,)), axis=-1)
-    rows = xp.arange(sizes[0]).reshape(-1, 1)
-    cols = xp.arange(sizes[1]).reshape(1, -1)
-    idx = (ih[rows, first // kw] * w + iw[cols, first % kw]).astype(np.int64)
-    lead = xs[:-2]
-    flat = _sh.reshape(input, lead + (h * w,))
-    picked = _ix.take_along_axis(flat, idx.reshape(lead + (sizes[0] * sizes[1],)), axis=-1)
-    out = show_as(_sh.reshape(picked, lead + sizes), "AdaptiveMaxPool2DBackward0", input)
-    if not return_indices:
-        return out
-    return out, (Tensor._make(idx) if isinstance(input, Tensor) else idx)
 
 
 # ---------------------------------------------------------------------- embeddings

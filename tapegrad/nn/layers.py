@@ -37,7 +37,6 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool2d",
     "Flatten",
     "Unflatten",
     "Dropout",
@@ -652,26 +651,6 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
-
-
-class AdaptiveMaxPool2d(_AdaptivePoolNd):
-    """The maximum over an ``output_size`` grid of windows, with the indices too when
-    ``return_indices``; see :func:`tapegrad.nn.functional.adaptive_max_pool2d`.
-
-    >>> from tapegrad.nn.layers import AdaptiveMaxPool2d
-    >>> pool = AdaptiveMaxPool2d(1)
-    >>> pool
-    AdaptiveMaxPool2d(output_size=1)
-    >>> pool(tg.tensor([[[[1.0, 5.0], [4.0, 3.0]]]]))
-    tensor([[[[5.]]]])
-    """
-
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__(output_size)
-        self.return_indices = return_indices
-
-    def forward(self, input: Tensor) -> Any:
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class Flatten(Module):
