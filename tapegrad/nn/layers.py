@@ -765,6 +765,29 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+def _register_affine(
+    module: Module, shape: tuple[int, ...], affine: bool, bias: bool, device: Any, dtype: Any
+) -> None:
+    """A normalisation layer's ``weight`` (ones) and ``bias`` (zeros, unless ``bias`` is
+    false) of ``shape`` when ``affine``; otherwise both registered as ``None``."""
+    if affine:
+        module.weight = Parameter(creation.ones(shape, device=device, dtype=dtype))
+        if bias:
+            module.bias = Parameter(creation.zeros(shape, device=device, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Layer normalisation over the trailing ``normalized_shape`` dimensions.
 
@@ -794,23 +817,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        kw = {"device": device, "dtype": dtype}
-        if elementwise_affine:
-            self.weight = Parameter(creation.ones(self.normalized_shape, **kw))
-            if bias:
-                self.bias = Parameter(creation.zeros(self.normalized_shape, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         """Set ``weight`` to ones and ``bias`` to zeros."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -856,23 +867,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        kw = {"device": device, "dtype": dtype}
-        if affine:
-            self.weight = Parameter(creation.ones(num_channels, **kw))
-            if bias:
-                self.bias = Parameter(creation.zeros(num_channels, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         """Set ``weight`` to ones and ``bias`` to zeros."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
