@@ -85,6 +85,15 @@ def _scaled(other: Any, alpha: Any) -> Any:
 _NUMBERS = frozenset({int, float, bool, complex})
 
 
+def _add_scaled(input: Any, product: Any, beta: Any, alpha: Any) -> Any:  # noqa: A002
+    """``beta * input + alpha * product``; ``beta == 0`` ignores ``input`` (its NaN too)
+    but for its shape."""
+    scaled = _scaled(product, alpha)
+    if isinstance(beta, (int, float)) and beta == 0:
+        return _ew.where(np.True_, scaled, input)
+    return _ew.add(_scaled(input, beta), scaled)
+
+
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002 - PyTorch's name
     """``input + alpha * other``.
 
@@ -848,8 +857,7 @@ def addmm(
             f"mat1 and mat2 must be matrices, got {len(_shape(mat1))}-D and "
             f"{len(_shape(mat2))}-D tensors"
         )
-    product = _la.matmul(mat1, mat2)
-    out = _ew.add(_scaled(input, beta), _scaled(product, alpha))
+    out = _add_scaled(input, _la.matmul(mat1, mat2), beta, alpha)
     return show_as(out, "AddmmBackward0", input, mat1, mat2)
 
 

@@ -24,11 +24,14 @@ import numpy as np
 
 from . import batching as _batching
 from .backend import namespace
+from .functions import _add_scaled, _scaled
+from .functions import _as_input as _in
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
 from .ops import reduce as _red
 from .ops import shape as _shp
+from .ops.reduce import wrap_dim as _wrap_dim
 from .primitive import Primitive
 from .tensor import Tensor, dtype_title, show_as
 
@@ -54,27 +57,12 @@ kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 # ------------------------------------------------------------------------------- helpers
 
 
-def _in(x: Any) -> Any:
-    """A tensor or array as it is; anything else (lists, numbers) as a NumPy array."""
-    return x if isinstance(x, Tensor) or hasattr(x, "shape") else np.asarray(x)
-
-
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
 def _ndim(x: Any) -> int:
     return len(tuple(x.shape)) if hasattr(x, "shape") else 0
-
-
-def _dim(dim: int, ndim: int) -> int:
-    """``dim`` in ``[0, ndim)``, with PyTorch's error (a 0-d tensor has one dimension)."""
-    n = builtins.max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    return dim % n
 
 
 def _indices(like: Any, idx: Any) -> Any:
@@ -93,17 +81,11 @@ def _dims_of(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-def _scaled(x: Any, factor: Any) -> Any:
-    return (
-        x if builtins.isinstance(factor, (int, float)) and factor == 1 else _ew.multiply(x, factor)
-    )
-
-
 def _trunc(x: Any) -> Any:
-    """Round towards zero (zero gradient), on raw arrays and tensors alike."""
-    return _ew.where(
-        _ew.greater_equal(x, 0), _ew.floor(x), _ew.negative(_ew.floor(_ew.negative(x)))
-    )
+    """Round towards zero (zero gradient): ``tapegrad.numpy.trunc``, for tensors and arrays."""
+    from .numpy import trunc
+
+    return trunc(x)
 
 
 # ----------------------------------------------------------------------- shape functions
@@ -131,7 +113,7 @@ def diff(
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
-    d = _dim(dim, nd)
+    d = _wrap_dim(dim, nd)
     parts = []
     for extra in (prepend, x, append):
         if extra is None:
@@ -191,7 +173,7 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:  # noqa:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if nd < 2:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
-    d0, d1 = _dim(dims[0], nd), _dim(dims[1], nd)
+    d0, d1 = _wrap_dim(dims[0], nd), _wrap_dim(dims[1], nd)
     if d0 == d1:
         raise RuntimeError(
             f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
@@ -217,7 +199,7 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:  # noqa: A002
     """
     x = _in(input)
     shape = tuple(x.shape)
-    d = _dim(dim, len(shape))
+    d = _wrap_dim(dim, len(shape))
     sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
@@ -313,7 +295,7 @@ def _cumulative_extreme(input: Any, dim: int, largest: bool) -> Any:  # noqa: A0
     x = _in(input)
     raw = _raw(x)
     nd = _ndim(x)
-    d = _dim(dim, nd)
+    d = _wrap_dim(dim, nd)
     result = cummax_result if largest else cummin_result
     if nd == 0:
         zero = namespace(raw).zeros((), dtype=np.int64)
@@ -352,7 +334,7 @@ def logcumsumexp(input: Any, dim: int) -> Any:  # noqa: A002
     """
     x = _in(input)
     nd = _ndim(x)
-    d = _dim(dim, nd)
+    d = _wrap_dim(dim, nd)
     if nd == 0:
         return show_as(_shp.clone(x), "LogcumsumexpBackward0", input)
     raw = _raw(x)
@@ -377,7 +359,7 @@ def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> Any
     """
     x = _in(input)
     if dim is not None:
-        _dim(dim, _ndim(x))
+        _wrap_dim(dim, _ndim(x))
     lo = show_as(_red.amin(x, dim, keepdim), "AminmaxBackward0", input)
     hi = show_as(_red.amax(x, dim, keepdim), "AminmaxBackward0", input)
     return aminmax_result(lo, hi)
@@ -523,7 +505,7 @@ def median(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:  #
         out = _red.amax(_ew.where(mask, x, -np.inf), None, False)
         return show_as(out, "MedianBackward0", input)
     nd = _ndim(x)
-    d = _dim(dim, nd)
+    d = _wrap_dim(dim, nd)
     if nd == 0:
         zero = xp.zeros((), dtype=np.int64)
         return median_result(show_as(_shp.clone(x), "MedianBackward1", input), _indices(x, zero))
@@ -562,7 +544,7 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
     raw = _raw(x)
     xp = namespace(raw)
     nd = _ndim(x)
-    d = _dim(dim, nd)
+    d = _wrap_dim(dim, nd)
     size = raw.shape[d] if nd else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -614,19 +596,11 @@ FMOD = Primitive(
     "fmod",
     lambda xp, a, b: xp.fmod(a, b),
     (lambda g, a, b, out: g, _fmod_other),
-    lambda t, a, b, out: _sum_tangents(
-        t[0], None if t[1] is None else _fmod_other(t[1], a, b, out)
-    ),
+    lambda t, a, b, out: _ew._tsum(t[0], None if t[1] is None else _fmod_other(t[1], a, b, out)),
     uses=((), (0, 1)),
     grad_fn="FmodBackward1",
     broadcasting=True,
 )
-
-
-def _sum_tangents(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    return a if b is None else _ew.add(a, b)
 
 
 def fmod(input: Any, other: Any) -> Any:  # noqa: A002
@@ -661,7 +635,7 @@ XLOGY = Primitive(
         lambda g, x, y, out: _ew.multiply(g, _ew.log(y)),
         lambda g, x, y, out: _ew.multiply(g, _ew.true_divide(x, y)),
     ),
-    lambda t, x, y, out: _sum_tangents(
+    lambda t, x, y, out: _ew._tsum(
         None if t[0] is None else _ew.multiply(t[0], _ew.log(y)),
         None if t[1] is None else _ew.multiply(t[1], _ew.true_divide(x, y)),
     ),
@@ -852,7 +826,7 @@ def index_add(
     x, src = _in(input), _in(source)
     idx = _index_raw(index)
     shape = tuple(x.shape)
-    d = _dim(dim, len(shape))
+    d = _wrap_dim(dim, len(shape))
     if idx.ndim > 1:
         raise IndexError(
             "index_add_(): Index is supposed to be a vector, but got dim: "
@@ -881,7 +855,7 @@ def index_add(
 def _scatter_index(x: Any, dim: int, index: Any, src: Any) -> tuple[int, Any, Any]:
     idx = _index_raw(index)
     shape = tuple(x.shape)
-    d = _dim(dim, len(shape))
+    d = _wrap_dim(dim, len(shape))
     if idx.dtype != np.int64:
         raise RuntimeError("scatter(): Expected dtype int64 for index")
     if idx.ndim != len(shape):
@@ -961,7 +935,7 @@ def index_fill(input: Any, dim: int, index: Any, value: Any) -> Any:  # noqa: A0
     """
     x = _in(input)
     shape = tuple(x.shape)
-    d = _dim(dim, len(shape))
+    d = _wrap_dim(dim, len(shape))
     idx = _index_raw(index)
     if idx.ndim > 1:
         raise IndexError("Index has to be a vector/scalar")
@@ -1112,15 +1086,6 @@ def triu_indices(
 
 
 # ------------------------------------------------------------------------ linear algebra
-
-
-def _add_scaled(input: Any, product: Any, beta: Any, alpha: Any) -> Any:  # noqa: A002
-    """``beta * input + alpha * product``; ``beta == 0`` ignores ``input`` (its NaN too)
-    but for its shape."""
-    scaled = _scaled(product, alpha)
-    if builtins.isinstance(beta, (int, float)) and beta == 0:
-        return _ew.where(np.True_, scaled, input)
-    return _ew.add(_scaled(input, beta), scaled)
 
 
 def addmv(input: Any, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:  # noqa: A002

@@ -183,3 +183,12 @@ def test_topk_as_pytorch(k, dim, largest):
 def test_topk_refuses_k_beyond_the_dimension():
     with pytest.raises(RuntimeError, match="out of range"):
         tg.topk(tg.tensor([1.0, 2.0]), 3)
+
+
+def test_addmm_with_beta_zero_ignores_the_input_as_pytorch() -> None:
+    nan = np.full((2, 2), np.nan)
+    a = np.arange(6.0).reshape(2, 3)
+    ours = tg.addmm(tg.tensor(nan, requires_grad=True), tg.tensor(a), tg.tensor(a.T), beta=0)
+    theirs = torch.addmm(torch.tensor(nan), torch.tensor(a), torch.tensor(a.T), beta=0)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+    assert ours.grad_fn.name() == "AddmmBackward0"

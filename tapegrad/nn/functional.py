@@ -464,16 +464,6 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     return show_as(_where(scaled > threshold, input, soft), "SoftplusBackward0", input)
 
 
-def _wrap_dim(dim: int, ndim: int) -> int:
-    """``dim`` as a non-negative index into ``ndim`` dimensions (PyTorch's error otherwise)."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    return dim % n
-
-
 @_array_result
 def hardswish(input: Any, inplace: bool = False) -> Any:
     """``x * relu6(x + 3) / 6``: 0 for ``x <= -3``, ``x`` for ``x >= 3``.
@@ -577,7 +567,7 @@ def glu(input: Any, dim: int = -1) -> Any:
     shape = _shape(input)
     if not shape:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    dim = _wrap_dim(dim, len(shape))
+    dim = _red.wrap_dim(dim, len(shape))
     if shape[dim] % 2:
         raise RuntimeError(
             f"Halving dimension must be even, but dimension {dim} is size {shape[dim]}"
@@ -1767,11 +1757,7 @@ def instance_norm(
         raise RuntimeError(
             "Expected running_mean and running_var to be defined when use_input_stats is false"
         )
-    if len(xs) < 2:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-len(xs)}, {len(xs) - 1}], "
-            "but got 1)"
-        )
+    _red.wrap_dim(1, len(xs))  # the channel dimension must exist
     n = xs[0]
 
     def repeated(p: Any) -> Any:
@@ -1855,7 +1841,7 @@ def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
     """
     s1, s2 = _shape(x1), _shape(x2)
     shape = _broadcast_shape(s1, s2)
-    dim = _wrap_dim(dim, len(shape))
+    dim = _red.wrap_dim(dim, len(shape))
     if s1 != shape:
         x1 = _sh.broadcast_to(x1, shape)
     if s2 != shape:

@@ -703,34 +703,9 @@ class Unflatten(Module):
         self.unflattened_size = unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:
-        shape = tuple(input.shape)
-        nd = len(shape)
-        if not -max(nd, 1) <= self.dim < max(nd, 1):
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-max(nd, 1)}, "
-                f"{max(nd, 1) - 1}], but got {self.dim})"
-            )
-        dim = self.dim % max(nd, 1)
-        sizes = list(self.unflattened_size)
-        if not sizes:
-            raise RuntimeError("unflatten: sizes must be non-empty")
-        if sizes.count(-1) > 1:
-            raise RuntimeError("only one dimension can be inferred")
-        known = math.prod(n for n in sizes if n != -1)
-        n = shape[dim] if shape else 1
-        if -1 in sizes:
-            if known == 0 or n % known:
-                raise RuntimeError(
-                    f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim "
-                    f"{self.dim} ({n}) in the input tensor"
-                )
-            sizes[sizes.index(-1)] = n // known
-        elif known != n:
-            raise RuntimeError(
-                f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim "
-                f"{self.dim} ({n}) in the input tensor"
-            )
-        return input.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1 :])
+        from .. import unflatten
+
+        return unflatten(input, self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

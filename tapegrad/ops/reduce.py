@@ -64,6 +64,21 @@ def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     return (np.lib.array_utils.normalize_axis_index(int(axis), ndim),)
 
 
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` as an index in ``[0, ndim)``, a 0-d shape counting as one dimension, with
+    PyTorch's ``IndexError`` when out of range (``normalize_axis`` raises NumPy's).
+
+    >>> wrap_dim(-1, 3)
+    2
+    """
+    n = ndim if ndim > 1 else 1
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim % n
+
+
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
