@@ -914,7 +914,7 @@ from .ops import index as _ix  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shp  # noqa: E402
-from .primitive import binary_op, bind2  # noqa: E402
+from .primitive import binary_op, bind1, bind2  # noqa: E402
 
 _NO_DIM = object()
 _BOOL = np.dtype(np.bool_)
@@ -992,6 +992,12 @@ def _reduce_args(dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> tuple[Any,
 
 def _sum(self, dim=_NO_DIM, keepdim=False, dtype=None, *, axis=None, keepdims=None):
     """Sum over ``dim`` (int or tuple; all when omitted); ``axis``/``keepdims`` also work."""
+    if dim is _NO_DIM and axis is None and dtype is None and keepdims is None and not keepdim:
+        d = self.data
+        if self.__class__ is Tensor and d.dtype.kind in "fc":
+            # ``x.sum()``, a loss's last step: straight to the primitive, as ``_red.sum`` would.
+            p = {"axis": _ALL_AXES[d.ndim], "keepdims": False, "shape": d.shape}
+            return bind1(_red.SUM, self, p)
     d, k, given = _reduce_args(dim, keepdim, axis, keepdims)
     x = self if dtype is None else _shp.astype(self, dtype)
     if x.data.dtype.kind in "biu" and dtype is None:
@@ -1134,6 +1140,28 @@ def _logical(ufunc_name: str):
     return op
 
 
+def _pow(self, other):
+    if (other.__class__ is float or other.__class__ is int) and self.__class__ is Tensor:
+        d = self.data
+        if d.dtype.kind == "f":
+            # ``x ** 2`` on floats keeps the dtype: no promotion to check, straight to the
+            # primitive (``PowBackward0``).
+            return bind2(_ew.POWER, self, other, _ew.POW_KINDS[0])
+    return _ew.power(self, other)
+
+
+def _getitem(self, index):
+    if (index.__class__ is slice or index.__class__ is int) and self.__class__ is Tensor:
+        # The most common indices, which need no normalising: straight to the primitive.
+        p = {"index": index, "shape": self.data.shape, "basic": True}
+        return bind1(_ix.GETITEM, self, p)
+    return _ix.getitem(self, index)
+
+
+#: ``axis`` of a reduction over all axes, by number of dimensions.
+_ALL_AXES = tuple(tuple(range(n)) for n in range(65))
+
+
 def _invert(self):
     xp = namespace(self.data)
     if self.data.dtype.kind == "b":
@@ -1154,14 +1182,14 @@ _methods: dict[str, Any] = {
     "__rfloordiv__": _reflected(_ew.FLOOR_DIVIDE),
     "__mod__": lambda self, other: _ew.remainder(self, other),
     "__rmod__": _reflected(_ew.REMAINDER),
-    "__pow__": lambda self, other: _ew.power(self, other),
+    "__pow__": _pow,
     "__rpow__": lambda self, other: _ew.power(other, self),
     "__matmul__": lambda self, other: _la.matmul(self, other),
     "__rmatmul__": lambda self, other: _la.matmul(other, self),
     "__neg__": _ew.negative,
     "__pos__": lambda self: self,
     "__abs__": _ew.abs,
-    "__getitem__": lambda self, index: _ix.getitem(self, index),
+    "__getitem__": _getitem,
     "__eq__": _logical("equal"),
     "__ne__": _logical("not_equal"),
     "__lt__": _logical("less"),

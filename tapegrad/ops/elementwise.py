@@ -1028,14 +1028,14 @@ def power(x: Any, y: Any) -> Any:
     xt = isinstance(x, Tensor)
     yt = isinstance(y, Tensor)
     kind = 1 if xt and yt else (2 if yt else 0)
-    out = bind2(POWER, x, y, _POW_KINDS[kind])
+    out = bind2(POWER, x, y, POW_KINDS[kind])
     if xt != yt and isinstance(out, Tensor) and out.dtype == _F64:
         return _torch_promote(out, x if xt else y, y if xt else x)
     return out
 
 
 #: ``power``'s parameters by kind: which operand is the tensor (PowBackward0/1/2).
-_POW_KINDS = ({"kind": 0}, None, {"kind": 2})
+POW_KINDS = ({"kind": 0}, None, {"kind": 2})
 
 
 def _torch_promote(out: Any, tensor: Any, scalar: Any) -> Any:

@@ -115,14 +115,21 @@ def broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """
     if x.shape == shape:
         return x
-    if not x.flags.c_contiguous or x.dtype.hasobject:  # (no buffer to look into)
+    dtype = x.dtype
+    if dtype.hasobject:  # (a buffer of object pointers must not be looked into)
         return np.broadcast_to(x, shape)
     lead = len(shape) - x.ndim
-    strides = (0,) * lead + tuple(
-        0 if k == 1 and n != 1 else st for k, n, st in zip(x.shape, shape[lead:], x.strides)
-    )
-    view = np.ndarray(shape, x.dtype, x, 0, strides)
-    view.flags.writeable = False
+    strides = (0,) * lead
+    if x.ndim:
+        strides += tuple(
+            0 if k == 1 and n != 1 else st for k, n, st in zip(x.shape, shape[lead:], x.strides)
+        )
+    try:
+        view = np.ndarray(shape, dtype, x, 0, strides)
+    except ValueError:  # not contiguous: no buffer to look into
+        return np.broadcast_to(x, shape)
+    # (``setflags``, not ``flags.writeable``: each ``flags`` read builds an object.)
+    view.setflags(write=False)
     return view
 
 
