@@ -17,7 +17,7 @@ import numpy as np
 from . import tape as _tape
 from .backend import namespace
 from .tape import SAVED, VERS
-from .tensor import INPLACE_LEAF_MESSAGE, Tensor, dtype_title
+from .tensor import INPLACE_LEAF_MESSAGE, Tensor, dtype_title, show_as
 
 __all__ = ["apply_inplace", "apply_inplace_fast", "setitem", "check_inplace"]
 
@@ -114,10 +114,11 @@ def _write_through_view(view: Tensor, view_of: tuple[Tensor, Any], value: Any) -
     """Record ``base[index] = value`` for the view ``base[index]``, then rebind the view to
     a fresh ``base[index]`` so that later uses of it see the new graph."""
     from .ops.index import getitem
+    from .primitive import REMADE_VIEW
 
     base, index = view_of
     setitem(base, index, value)
-    fresh = getitem(base, index)
+    fresh = show_as(getitem(base, index), REMADE_VIEW, base)
     view._slot = fresh._slot
     view._entry = fresh._entry
     replay = view._extra.get("replay")

@@ -27,7 +27,7 @@ from .backend import namespace
 from .tape import _EXACT_REFCOUNTS, OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
 from .tape import SAVED_HOOKS as _SAVED_HOOKS
 from .tape import pack_saved as _pack_saved
-from .tensor import Tensor
+from .tensor import Tensor, show_as
 from .tensor import wrap as _new
 
 __all__ = ["Primitive", "bind", "bind1", "bind2", "unary_op", "binary_op", "OUT"]
@@ -290,6 +290,10 @@ def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
                 t._extra["view_of"] = (base, params["index"])
 
 
+#: The node PyTorch shows for a view remade after an in-place change of its storage.
+REMADE_VIEW = "AsStridedBackward0"
+
+
 def refresh_view(t: Tensor) -> None:
     """Rebuild the graph of a view whose storage changed in place since it was made.
 
@@ -303,7 +307,14 @@ def refresh_view(t: Tensor) -> None:
     now = t._version[0]
     if now == version or base._slot is None:
         return
-    fresh = bind(prim, (base,), params)
+    tape = _state.tape
+    recording = tape.grad_enabled
+    tape.grad_enabled = True  # (also when asked for ``grad_fn`` under ``no_grad``)
+    try:
+        # PyTorch too remakes such a view's node, as ``AsStridedBackward0``.
+        fresh = show_as(bind(prim, (base,), params), REMADE_VIEW, base)
+    finally:
+        tape.grad_enabled = recording
     t._slot = fresh._slot
     t._entry = fresh._entry
     t._extra["replay"] = (base, prim, params, now)

@@ -214,6 +214,8 @@ class Tensor:
     @property
     def grad_fn(self) -> Node | None:
         """The backward node of the tape entry that produced this tensor (``None`` on leaves)."""
+        if self._extra is not None and "replay" in self._extra:
+            _tapegrad.primitive.refresh_view(self)  # a view whose storage changed in place
         e = self._entry
         if e is None:
             return None

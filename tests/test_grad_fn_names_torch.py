@@ -142,3 +142,30 @@ def test_a_composite_node_survives_backward_and_keeps_no_data() -> None:
     del h
     out.sum().backward()  # frees the residuals, the only other holders of h's data
     assert ref() is None and out.grad_fn.next_functions[0][0].name() == "MulBackward0"
+
+
+# A program that changes a view's storage in place, returning the view: (lib, base) -> view.
+REMADE_VIEWS: dict[str, Callable[..., Any]] = {
+    "row, base changed": lambda m, b: (b[0], b.mul_(2.0))[0],
+    "slice, changed itself": lambda m, b: b[:, 1:3].add_(2.0),
+    "row, sibling changed": lambda m, b: (b[0], b[1].mul_(3.0))[0],
+    "view, base changed": lambda m, b: (b.view(12), b.sub_(1.0))[0],
+}
+
+
+@pytest.mark.parametrize("name", list(REMADE_VIEWS))
+def test_a_view_remade_after_an_in_place_change_shows_as_strided(name: str) -> None:
+    program = REMADE_VIEWS[name]
+    results = []
+    for lib in (torch, tg):
+        x = lib.tensor(X, requires_grad=True)
+        view = program(lib, x * 1.0)
+        with lib.no_grad():  # asking for the node must not need grad mode
+            node = view.grad_fn.name()
+        weights = Y.reshape(-1)[: view.numel()].reshape(view.shape)
+        (view * lib.tensor(weights)).sum().backward()
+        results.append((node, view.detach().numpy(), x.grad.numpy()))
+    (t_node, t_value, t_grad), (node, value, grad) = results
+    assert node == t_node == "AsStridedBackward0"
+    np.testing.assert_allclose(value, t_value)
+    np.testing.assert_allclose(grad, t_grad)
