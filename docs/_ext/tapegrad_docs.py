@@ -285,9 +285,9 @@ PAGES: dict[str, list[Section]] = {
             "Layers",
             "tapegrad.nn",
             "Linear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d MaxPool1d MaxPool2d "
-            "AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d Flatten "
-            "Unflatten Dropout LayerNorm GroupNorm BatchNorm1d BatchNorm2d InstanceNorm1d "
-            "InstanceNorm2d Embedding Identity",
+            "AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveMaxPool1d "
+            "AdaptiveMaxPool2d Flatten Unflatten Dropout LayerNorm GroupNorm BatchNorm1d "
+            "BatchNorm2d InstanceNorm1d InstanceNorm2d Embedding Identity",
         ),
         Section(
             "Activations",
@@ -316,7 +316,8 @@ PAGES: dict[str, list[Section]] = {
             "tapegrad.nn.functional",
             "relu relu6 hardtanh leaky_relu prelu elu selu celu gelu silu mish hardswish "
             "hardsigmoid hardshrink softshrink tanhshrink threshold glu sigmoid logsigmoid tanh "
-            "softsign softplus softmax softmin log_softmax",
+            "softsign softplus softmax softmin log_softmax relu_ hardtanh_ leaky_relu_ elu_ "
+            "selu_ celu_ threshold_",
             "The examples on this page use ``import tapegrad.nn.functional as F``.",
         ),
         Section(
@@ -330,7 +331,7 @@ PAGES: dict[str, list[Section]] = {
             "tapegrad.nn.functional",
             "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
             "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
-            "adaptive_avg_pool1d adaptive_avg_pool2d",
+            "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d",
         ),
         Section(
             "Losses",

@@ -49,6 +49,8 @@ from .containers import (
 from .layers import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
@@ -131,6 +133,8 @@ __all__ = [
     "GroupNorm",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool1d",
     "Conv1d",
     "Conv2d",
     "Conv3d",

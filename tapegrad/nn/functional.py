@@ -64,6 +64,13 @@ __all__ = [
     "softshrink",
     "tanhshrink",
     "threshold",
+    "relu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "elu_",
+    "selu_",
+    "celu_",
+    "threshold_",
     "glu",
     "prelu",
     "softmax",
@@ -84,6 +91,8 @@ __all__ = [
     "avg_pool2d",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
     "embedding",
     "one_hot",
     "layer_norm",
@@ -171,12 +180,25 @@ def _where(condition: Any, a: Any, b: Any) -> Any:
     return _ew.where(condition, a, b)
 
 
-def _inplace(input: Any, fn: Callable[[Any], Any]) -> Any:
-    """``input`` overwritten by ``fn(input)``, with PyTorch's in-place rules for tensors."""
+def _inplace(input: Any, fn: Callable[[Any], Any], name: str | None = None) -> Any:
+    """``input`` overwritten by ``fn(input)``, with PyTorch's in-place rules for tensors.
+
+    ``name`` is PyTorch's backward node of the in-place form (``LeakyReluBackward1`` for
+    ``leaky_relu_``): the new value is shown as that node, whose ``next_functions`` lead to
+    what computed ``input`` before the write. Written through a view, the base still shows
+    ``CopySlices``.
+    """
     if _is_plain_tensor(input):
         from ..inplace import apply_inplace
 
-        return apply_inplace(input, fn)
+        if name is None:
+            return apply_inplace(input, fn)
+
+        def named(x: Any) -> Any:
+            # Called before the write: ``x`` still leads to the entry that computed it.
+            return show_as(fn(x), name, x)
+
+        return apply_inplace(input, named)
     if isinstance(input, Tensor):  # a batched value: out of place
         return fn(input)
     out = fn(input)
@@ -281,7 +303,9 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
     def fn(x: Any) -> Any:
         return _where(x <= min_val, min_val, _where(x >= max_val, max_val, x))
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "HardtanhBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "HardtanhBackward0")
+    return show_as(fn(input), "HardtanhBackward0", input)
 
 
 @_array_result
@@ -305,7 +329,9 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     def fn(x: Any) -> Any:
         return _where(x > 0, x, x * negative_slope)
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "LeakyReluBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "LeakyReluBackward1")
+    return show_as(fn(input), "LeakyReluBackward0", input)
 
 
 @_array_result
@@ -322,7 +348,9 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
         negative_part = _ew.expm1(_where(positive, 0.0, x)) * alpha
         return _where(positive, x, negative_part)
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "EluBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "EluBackward1")
+    return show_as(fn(input), "EluBackward0", input)
 
 
 @_array_result
@@ -336,7 +364,9 @@ def selu(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return elu(x, _SELU_ALPHA) * _SELU_SCALE
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "EluBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "EluBackward1")
+    return show_as(fn(input), "EluBackward0", input)
 
 
 @_array_result
@@ -354,7 +384,9 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
         negative_part = _ew.expm1(_where(positive, 0.0, x) * (1.0 / alpha)) * alpha
         return _where(positive, x, negative_part)
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "CeluBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "CeluBackward1")
+    return show_as(fn(input), "CeluBackward0", input)
 
 
 @_array_result
@@ -390,7 +422,9 @@ def silu(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return x * _ew.sigmoid(x)
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "SiluBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "SiluBackward0")
+    return show_as(fn(input), "SiluBackward0", input)
 
 
 @_array_result
@@ -405,7 +439,7 @@ def mish(input: Any, inplace: bool = False) -> Any:
         return x * _ew.tanh(_ew.softplus(x))
 
     if inplace:
-        return _inplace(input, _on_copy(fn))
+        return _inplace(input, _on_copy(fn), "MishBackward0")
     return show_as(fn(input), "MishBackward0", input)
 
 
@@ -479,7 +513,7 @@ def hardswish(input: Any, inplace: bool = False) -> Any:
         return _where(x <= -3.0, x * 0.0, _where(x < 3.0, x * (x + 3.0) / 6.0, x))
 
     if inplace:
-        return _inplace(input, _on_copy(fn))
+        return _inplace(input, _on_copy(fn), "HardswishBackward0")
     return show_as(fn(input), "HardswishBackward0", input)
 
 
@@ -495,7 +529,9 @@ def hardsigmoid(input: Any, inplace: bool = False) -> Any:
     def fn(x: Any) -> Any:
         return _where(x <= -3.0, 0.0, _where(x >= 3.0, 1.0, (x + 3.0) / 6.0))
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "HardsigmoidBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "HardsigmoidBackward0")
+    return show_as(fn(input), "HardsigmoidBackward0", input)
 
 
 @_array_result
@@ -553,7 +589,186 @@ def threshold(input: Any, threshold: float, value: float, inplace: bool = False)
     def fn(x: Any) -> Any:
         return _where(x <= threshold, value, x)
 
-    return _inplace(input, fn) if inplace else show_as(fn(input), "ThresholdBackward0", input)
+    if inplace:
+        return _inplace(input, fn, "ThresholdBackward1")
+    return show_as(fn(input), "ThresholdBackward0", input)
+
+
+_threshold = threshold  # for threshold_, whose argument of that name hides the function
+
+# ---------------------------------------------------------------------- in-place activations
+
+
+def relu_(input: Any) -> Any:
+    """In-place :func:`relu`: ``input`` overwritten by ``max(input, 0)``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``ReluBackward0``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-1.0, 2.0], requires_grad=True) * 1.0
+    >>> F.relu_(h) is h
+    True
+    >>> h, h.grad_fn.name()
+    (tensor([0., 2.], grad_fn=<ReluBackward0>), 'ReluBackward0')
+    """
+    return relu(input, inplace=True)
+
+
+def hardtanh_(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
+    """In-place :func:`hardtanh`: ``input`` clipped to ``[min_val, max_val]``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    min_val, max_val : float
+        The interval; ``min_val`` may not exceed ``max_val``.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``HardtanhBackward0``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-2.0, 0.5, 3.0], requires_grad=True) * 1.0
+    >>> F.hardtanh_(h) is h
+    True
+    >>> h.grad_fn.name()
+    'HardtanhBackward0'
+    """
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:
+    """In-place :func:`leaky_relu`: ``input`` where positive, else ``negative_slope * input``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    negative_slope : float
+        The slope for negative inputs.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``LeakyReluBackward1``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-2.0, 3.0], requires_grad=True) * 1.0
+    >>> F.leaky_relu_(h, 0.5)
+    tensor([-1.,  3.], grad_fn=<LeakyReluBackward1>)
+    """
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input: Any, alpha: float = 1.0) -> Any:
+    """In-place :func:`elu`: ``input`` where positive, else ``alpha * (exp(input) - 1)``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    alpha : float
+        The scale of the negative part.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``EluBackward1``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-1.0, 2.0], requires_grad=True) * 1.0
+    >>> F.elu_(h)
+    tensor([-0.6321,  2.0000], grad_fn=<EluBackward1>)
+    """
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input: Any) -> Any:
+    """In-place :func:`selu`: ``input`` overwritten by ``scale * elu(input, alpha)``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``EluBackward1``, as in PyTorch.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-1.0, 1.0], requires_grad=True) * 1.0
+    >>> F.selu_(h)
+    tensor([-1.1113,  1.0507], grad_fn=<EluBackward1>)
+    """
+    return selu(input, inplace=True)
+
+
+def celu_(input: Any, alpha: float = 1.0) -> Any:
+    """In-place :func:`celu`: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    alpha : float
+        The scale of the negative part (not 0).
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``CeluBackward1``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-1.0, 1.0], requires_grad=True) * 1.0
+    >>> F.celu_(h, alpha=2.0)
+    tensor([-0.7869,  1.0000], grad_fn=<CeluBackward1>)
+    """
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input: Any, threshold: float, value: float) -> Any:
+    """In-place :func:`threshold`: ``input`` where above ``threshold``, else ``value``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    threshold : float
+        Elements at or below it are replaced.
+    value : float
+        Their replacement.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``ThresholdBackward1``.
+
+    Examples
+    --------
+    >>> x = np.array([-1.0, 0.5, 2.0])
+    >>> F.threshold_(x, 0.5, -2.0) is x
+    True
+    >>> x
+    array([-2., -2.,  2.])
+    """
+    return _threshold(input, threshold, value, inplace=True)
 
 
 @_array_result
@@ -1443,6 +1658,212 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:
     (1, 2, 5, 3)
     """
     return _adaptive_avg2d(input, _adaptive_output_size(input, output_size))
+
+
+def _adaptive_index(n: int, m: int) -> np.ndarray:
+    """The positions of the ``m`` windows of adaptive pooling along an axis of size ``n``, one
+    row per window, each padded to the longest window (at least 1) by repeating its last
+    position (a repeat never changes a window's maximum or which element is first)."""
+    starts, ends = _adaptive_bounds(n, m)
+    k = max(int((ends - starts).max()) if m else 1, 1)
+    return np.minimum(starts[:, None] + np.arange(k), (ends - 1)[:, None])
+
+
+def _window_pick(windows: Any) -> Any:
+    """Which element PyTorch takes from each window (the last axis of ``windows``), kept as a
+    length-1 axis: the first maximum, or the last NaN of a window that has one.
+
+    Only positions are computed (nothing to differentiate): from the raw arrays, or with the
+    operations that keep a batched value batched inside ``vmap``.
+    """
+    k = _shape(windows)[-1]
+    if getattr(windows, "_batched", False):
+        first = windows.argmax(-1, True)
+        nan = windows != windows
+        flipped = _ix.getitem(nan, (Ellipsis, slice(None, None, -1)))
+        last = (k - 1) - flipped.argmax(-1, True)
+        return _where(_ix.take_along_axis(nan, last, -1), last, first)
+    xp = namespace(windows)
+    first = xp.argmax(windows, axis=-1, keepdims=True)
+    nan = xp.isnan(windows)
+    last = (k - 1) - xp.argmax(nan[..., ::-1], axis=-1, keepdims=True)
+    return xp.where(xp.take_along_axis(nan, last, -1), last, first)
+
+
+def _size_type_error(name: str, what: str) -> TypeError:
+    return TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, {what}")
+
+
+def _int_sizes(name: str, sizes: Sequence[Any]) -> tuple[int, ...]:
+    for i, v in enumerate(sizes):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise _size_type_error(name, f"but found element of type {type(v).__name__} at pos {i}")
+    return tuple(int(v) for v in sizes)
+
+
+def _adaptive_max2d(input: Any, sizes: tuple[int, ...], return_indices: bool) -> Any:
+    name = "adaptive_max_pool2d"
+    _adaptive_check(name, input, sizes, ":")
+    if len(sizes) != 2:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be 2")
+    xs = _shape(input)
+    lead = xs[:-2]
+    for m in sizes:
+        if m < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {m}: {list(lead + sizes)}"
+            )
+    dtype = np.dtype(input.dtype)
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{dtype_title(dtype)}'")
+    (h, w), (oh, ow) = xs[-2:], sizes
+    rows, cols = _adaptive_index(h, oh), _adaptive_index(w, ow)
+    kh, kw = rows.shape[1], cols.shape[1]
+    # Window (i, j) of the output, its elements in row-major order (PyTorch's scan).
+    grid = (oh, ow, kh, kw)
+    r = np.broadcast_to(rows[:, None, :, None], grid).reshape(oh, ow, kh * kw)
+    c = np.broadcast_to(cols[None, :, None, :], grid).reshape(oh, ow, kh * kw)
+    xp = _xp(input)
+    flat = xp.broadcast_to(xp.asarray((r * w + c).astype(np.int64)), lead + r.shape)
+    if getattr(input, "_batched", False):
+        pick = _window_pick(_ix.getitem(input, (Ellipsis, r, c)))
+        indices = _sh.squeeze(_ix.take_along_axis(flat, pick, -1), -1)
+    else:
+        pick = _window_pick(_raw(input)[..., r, c])
+        indices = xp.take_along_axis(flat, pick, -1)[..., 0]
+    # The one differentiable step: a gather of the chosen elements, whose gradient goes to
+    # them (summed where overlapping windows choose the same element).
+    plane = _sh.reshape(input, lead + (h * w,))
+    out = _ix.take_along_axis(plane, _sh.reshape(indices, lead + (oh * ow,)), -1)
+    out = show_as(_sh.reshape(out, lead + sizes), "AdaptiveMaxPool2DBackward0", input)
+    if not return_indices:
+        return out
+    return out, (Tensor._make(indices) if _is_plain_tensor(input) else indices)
+
+
+@_array_result
+def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum over ``output_size`` windows of the last dimension of ``input``.
+
+    Window ``i`` of a last dimension of size ``L`` spans ``floor(i L / out)`` to
+    ``ceil((i + 1) L / out)``, as in PyTorch, so windows may overlap. Each window gives its
+    first maximal element (its last NaN, where it has one), and the gradient goes to that
+    element.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Floating point, of shape (N, C, L) or (C, L); no dimension but N may be empty.
+    output_size : int or sequence of one int
+        The number of windows.
+    return_indices : bool
+        Also return the positions of the chosen elements along ``L`` (int64, no gradient).
+
+    Returns
+    -------
+    Tensor or array, or a pair of them
+        The maxima, of shape (N, C, output_size) or (C, output_size), and with
+        ``return_indices`` their positions.
+
+    Examples
+    --------
+    >>> x = tg.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]], requires_grad=True)
+    >>> out, idx = F.adaptive_max_pool1d(x, 3, return_indices=True)
+    >>> out, idx
+    (tensor([[[3., 5., 5.]]], grad_fn=<SqueezeBackward1>), tensor([[[1, 3, 3]]]))
+    >>> out.sum().backward()
+    >>> x.grad
+    tensor([[[0., 1., 0., 2., 0.]]])
+    """
+    name = "adaptive_max_pool1d"
+    if isinstance(output_size, (bool, np.bool_)):
+        raise _size_type_error(name, "not bool")
+    if isinstance(output_size, (int, np.integer)):
+        sizes: tuple[int, ...] = (int(output_size),)
+    elif isinstance(output_size, (tuple, list)):
+        sizes = _int_sizes(name, output_size)
+    else:
+        raise _size_type_error(name, f"not {type(output_size).__name__}")
+    xs = _shape(input)
+    if len(xs) not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {len(xs)}-dimensional tensor for argument #1 "
+            f"'self' (while checking arguments for {name})"
+        )
+    if len(sizes) != 1:
+        raise RuntimeError(
+            f"{name}() argument 'output_size' should contain one int (got {len(sizes)})"
+        )
+    for d in range(1, len(xs)):
+        if xs[d] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
+                f"but input has sizes {list(xs)} with dimension {d} being empty"
+            )
+    res = _adaptive_max2d(_sh.expand_dims(input, -2), (1, sizes[0]), return_indices)
+    if not return_indices:
+        return _sh.squeeze(res, -2)
+    out, indices = res
+    return _sh.squeeze(out, -2), _sh.squeeze(indices, -2)
+
+
+@_array_result
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum over an ``output_size`` grid of windows of ``input``.
+
+    Window ``i`` of a dimension of size ``L`` spans ``floor(i L / out)`` to
+    ``ceil((i + 1) L / out)``, as in PyTorch, so windows may overlap. Each window gives its
+    first maximal element in row-major order (its last NaN, where it has one), and the
+    gradient goes to that element.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Floating point, of shape (N, C, H, W) or (C, H, W); no dimension but N may be empty.
+    output_size : int or pair
+        The grid, ``(H_out, W_out)``; an int is a square grid, and a ``None`` entry keeps the
+        input's size.
+    return_indices : bool
+        Also return the flat positions ``h * W + w`` of the chosen elements within their
+        (H, W) plane (int64, no gradient).
+
+    Returns
+    -------
+    Tensor or array, or a pair of them
+        The maxima, of shape (N, C, H_out, W_out) or (C, H_out, W_out), and with
+        ``return_indices`` their positions.
+
+    Examples
+    --------
+    >>> x = tg.tensor([[[[1.0, 5.0, 2.0], [4.0, 3.0, 6.0], [0.0, 8.0, 7.0]]]], requires_grad=True)
+    >>> out, idx = F.adaptive_max_pool2d(x, 2, return_indices=True)
+    >>> out
+    tensor([[[[5., 6.],
+              [8., 8.]]]], grad_fn=<AdaptiveMaxPool2DBackward0>)
+    >>> idx
+    tensor([[[[1, 5],
+              [7, 7]]]])
+    >>> out.sum().backward()
+    >>> x.grad
+    tensor([[[[0., 1., 0.],
+              [0., 0., 1.],
+              [0., 2., 0.]]]])
+    >>> F.adaptive_max_pool2d(tg.zeros(2, 5, 7), (None, 3)).shape
+    (2, 5, 3)
+    """
+    name = "adaptive_max_pool2d"
+    if isinstance(output_size, (bool, np.bool_)):
+        raise _size_type_error(name, "not bool")
+    if isinstance(output_size, (int, np.integer)):
+        sizes: tuple[int, ...] = (int(output_size),) * 2
+    else:
+        n = len(output_size)  # PyTorch's TypeError for None and other non-sequences
+        xs = _shape(input)
+        if len(xs) <= n:
+            raise ValueError(f"Input dimension should be at least {n + 1}")
+        given = list(output_size)
+        sizes = _int_sizes(name, [d if v is None else v for v, d in zip(given, xs[len(xs) - n :])])
+    return _adaptive_max2d(input, sizes, return_indices)
 
 
 # ---------------------------------------------------------------------- embeddings

@@ -37,6 +37,8 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "Flatten",
     "Unflatten",
     "Dropout",
@@ -651,6 +653,64 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """The maximum over ``output_size`` windows of the last dimension; see
+    :func:`tapegrad.nn.functional.adaptive_max_pool1d`.
+
+    Parameters
+    ----------
+    output_size : int or sequence of one int
+        The number of windows.
+    return_indices : bool
+        Also return the positions of the maxima.
+
+    Examples
+    --------
+    >>> from tapegrad.nn.layers import AdaptiveMaxPool1d
+    >>> pool = AdaptiveMaxPool1d(3)
+    >>> pool
+    AdaptiveMaxPool1d(output_size=3)
+    >>> pool(tg.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]))
+    tensor([[[3., 5., 5.]]])
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """The maximum over an ``output_size`` grid of windows (``None`` keeps a size); see
+    :func:`tapegrad.nn.functional.adaptive_max_pool2d`.
+
+    Parameters
+    ----------
+    output_size : int or pair
+        The grid, ``(H_out, W_out)``; ``None`` entries keep the input's size.
+    return_indices : bool
+        Also return the flat positions of the maxima within each plane.
+
+    Examples
+    --------
+    >>> from tapegrad.nn.layers import AdaptiveMaxPool2d
+    >>> pool = AdaptiveMaxPool2d((2, 3))
+    >>> pool
+    AdaptiveMaxPool2d(output_size=(2, 3))
+    >>> pool(tg.zeros(1, 2, 5, 7)).shape
+    (1, 2, 2, 3)
+    >>> AdaptiveMaxPool2d(1, return_indices=True)(tg.tensor([[[1.0, 4.0], [3.0, 2.0]]]))
+    (tensor([[[4.]]]), tensor([[[1]]]))
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class Flatten(Module):

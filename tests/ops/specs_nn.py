@@ -240,6 +240,10 @@ def _adaptive_avg_pool1d_ref(x: np.ndarray, output_size: int) -> np.ndarray:
     return _adaptive_pool2d_ref(x[..., None, :], (1, output_size), np.mean)[..., 0, :]
 
 
+def _adaptive_max_pool1d_ref(x: np.ndarray, output_size: int) -> np.ndarray:
+    return _adaptive_pool2d_ref(x[..., None, :], (1, output_size), np.max)[..., 0, :]
+
+
 def _pad_ref(
     x: np.ndarray, pad: tuple[int, ...], mode: str = "constant", value: float = 0.0
 ) -> np.ndarray:
@@ -681,6 +685,32 @@ SPECS: tuple[OpSpec, ...] = (
             Case(((1, 2, 3, 3),), {"output_size": 1}),
         ),
         rtol=1e-13,
+    ),
+    OpSpec(
+        "adaptive_max_pool1d",
+        F.adaptive_max_pool1d,
+        _adaptive_max_pool1d_ref,
+        (REAL,),
+        (
+            Case(((1, 2, 7),), {"output_size": 3}),
+            Case(((2, 5),), {"output_size": 4}),
+            # More windows than elements: elements picked by several windows.
+            Case(((2, 1, 4),), {"output_size": 6}),
+        ),
+        prepare=_distinct,
+    ),
+    OpSpec(
+        "adaptive_max_pool2d",
+        F.adaptive_max_pool2d,
+        lambda x, output_size: _adaptive_pool2d_ref(x, output_size, np.max),
+        (REAL,),
+        (
+            Case(((1, 2, 5, 7),), {"output_size": (2, 3)}),
+            Case(((2, 4, 3),), {"output_size": (3, None)}),
+            Case(((1, 2, 3, 3),), {"output_size": 1}),
+            Case(((1, 1, 3, 2),), {"output_size": (4, 3)}),
+        ),
+        prepare=_distinct,
     ),
     OpSpec(
         "pad",
