@@ -241,6 +241,7 @@ from .functions_more import (
     rot90,
     scatter,
     scatter_add,
+    scatter_reduce,
     std_mean,
     tril_indices,
     triu_indices,

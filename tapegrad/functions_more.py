@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -39,12 +40,13 @@ __all__ = [
     "diff", "fliplr", "flipud", "rot90", "cummax", "cummin", "logcumsumexp", "aminmax",
     "std_mean", "var_mean", "nansum", "nanmean", "median", "kthvalue", "frac", "fmod", "xlogy",
     "logit", "deg2rad", "rad2deg", "heaviside", "float_power", "nan_to_num", "masked_select",
-    "index_add", "scatter", "scatter_add", "index_fill", "unflatten", "msort",
+    "index_add", "scatter", "scatter_add", "scatter_reduce", "index_fill", "unflatten", "msort",
     "cartesian_prod", "meshgrid", "block_diag", "tril_indices", "triu_indices", "addmv",
     "addr", "baddbmm", "addbmm", "cdist", "atleast_1d", "atleast_2d", "atleast_3d",
 ]  # fmt: skip
 
 _I64 = np.dtype(np.int64)
+_I32 = np.dtype(np.int32)
 _F32 = np.dtype(np.float32)
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
@@ -852,30 +854,327 @@ def index_add(
     return show_as(_ew.add(x, placed), "IndexAddBackward0", input, source)
 
 
-def _scatter_index(x: Any, dim: int, index: Any, src: Any) -> tuple[int, Any, Any]:
+def _scatter_index(
+    x: Any, dim: int, index: Any, src: Any, check: Any = None
+) -> tuple[Any, Any, Any]:
+    """PyTorch's checks of scatter's arguments, in its order (``check()`` runs where it checks
+    ``reduce``), for an ``x`` of at least one dimension.
+
+    Returns ``(where, part, src)``: the advanced index of the positions ``index`` points at,
+    the slices of ``src`` that go there, and ``src`` (made 1-D when 0-D). ``where`` is
+    ``None`` when ``index`` is empty: nothing is written.
+    """
     idx = _index_raw(index)
     shape = tuple(x.shape)
     d = _wrap_dim(dim, len(shape))
-    if idx.dtype != np.int64:
-        raise RuntimeError("scatter(): Expected dtype int64 for index")
-    if idx.ndim != len(shape):
-        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-    for k, (i, s) in enumerate(zip(idx.shape, shape)):
-        if k != d and i > s:
+    if idx.size and idx.dtype != _I64 and idx.dtype != _I32:
+        raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
+    if src is not None and src.dtype != x.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if idx.size:
+        # A 0-D index or src counts as 1-D.
+        ishape = tuple(idx.shape) or (1,)
+        if len(ishape) != len(shape):
             raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {_dims_of(idx.shape)} "
-                f"to be smaller than self {_dims_of(shape)} apart from dimension {d}"
+                "Index tensor must have the same number of dimensions as self tensor"
             )
-    if src is not None and any(i > s for i, s in zip(idx.shape, src.shape)):
-        raise RuntimeError(
-            f"Expected index {_dims_of(idx.shape)} to be smaller than self {_dims_of(shape)} "
-            f"apart from dimension {d} and to be smaller size than src "
-            f"{_dims_of(src.shape)}"
-        )
-    _check_bounds(idx, d, shape[d] if shape else 1, RuntimeError)
+        wrong = any(k != d and i > n for k, (i, n) in enumerate(zip(ishape, shape)))
+        if src is not None:
+            sshape = tuple(src.shape)
+            if (not sshape and len(ishape) > 1) or len(sshape) > len(ishape):
+                raise RuntimeError(
+                    "Index tensor must have the same number of dimensions as src tensor"
+                )
+            for k, i in enumerate(ishape):
+                if wrong:
+                    break
+                if k >= len(sshape or (1,)):
+                    _wrap_dim(k, len(sshape))  # PyTorch's IndexError for src.size(k)
+                wrong = i > (sshape or (1,))[k]
+            if wrong:
+                raise RuntimeError(
+                    f"Expected index {_dims_of(idx.shape)} to be no larger than self "
+                    f"{_dims_of(shape)} apart from dimension {d} and to be no larger size than "
+                    f"src {_dims_of(sshape)}"
+                )
+            if not sshape:
+                src = _shp.reshape(src, (1,))
+        elif wrong:
+            raise RuntimeError(
+                f"Expected index {_dims_of(idx.shape)} to be no larger than self "
+                f"{_dims_of(shape)} apart from dimension {d}"
+            )
+    if check is not None:
+        check()
+    if not idx.size:
+        return None, None, src
+    idx = idx.reshape(ishape)
+    size = shape[d]
+    bad = (idx < 0) | (idx >= size)
+    if bad.any():  # negative indices are out of range too, as in PyTorch
+        first = int(idx.reshape(-1)[int(bad.reshape(-1).argmax())])
+        raise RuntimeError(f"index {first} is out of bounds for dimension {d} with size {size}")
     xp = namespace(_raw(x))
     idx = xp.asarray(idx)
-    return d, _along(xp, tuple(idx.shape), d, idx), tuple(slice(0, n) for n in idx.shape)
+    return _along(xp, ishape, d, idx), tuple(slice(0, n) for n in ishape), src
+
+
+def _part(s: Any, part: Any) -> Any:
+    """``s[part]``: the values of ``src`` that an index of the slices ``part`` scatters."""
+    return s if tuple(s.shape) == tuple(p.stop for p in part) else s[part]
+
+
+def _at_least_1d(x: Any) -> Any:
+    """``x`` as 1-D when 0-D (PyTorch's scatters read a 0-D tensor as one element along dim 0)."""
+    return _shp.reshape(x, (1,)) if not tuple(x.shape) else x
+
+
+def _like_input(out: Any, x: Any) -> Any:
+    return _shp.reshape(out, ()) if not tuple(x.shape) else out
+
+
+#: The array module's function each reduction applies position by position.
+_UFUNC_OF = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+def _reduce_identity(xp: Any, dtype: Any, reduce: str) -> Any:
+    """The value a reduction starts from where ``include_self=False``."""
+    if reduce in ("amax", "amin"):
+        high = reduce == "amin"
+        if dtype.kind in "fc":
+            return xp.asarray(math.inf if high else -math.inf, dtype=dtype)
+        if dtype.kind == "b":
+            return xp.asarray(high, dtype=dtype)
+        info = np.iinfo(dtype)
+        return xp.asarray(info.max if high else info.min, dtype=dtype)
+    return xp.asarray(1 if reduce == "prod" else 0, dtype=dtype)
+
+
+def _reduce_at(
+    xp: Any, out: Any, index: Any, s: Any, reduce: str, use_at: bool | None = None
+) -> Any:
+    """Combine ``s`` into ``out[index]`` in place, element by element in order, so that
+    repeated positions reduce together (NumPy's ``ufunc.at``).
+
+    Array modules without ``ufunc.at`` for every function (CuPy) take rounds instead: each
+    round updates positions that are distinct, the ``r``-th value aimed at each position.
+    """
+    op = getattr(xp, _UFUNC_OF[reduce])
+    if use_at is None:
+        use_at = getattr(xp, "__name__", "") == "numpy"
+    if use_at:
+        op.at(out, index, s)
+        return out
+    flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
+    pos = xp.arange(out.size).reshape(out.shape)[index]
+    vals = xp.broadcast_to(s, pos.shape).reshape(-1)
+    pos = pos.reshape(-1)
+    if not pos.size:
+        return out
+    order = xp.argsort(pos, kind="stable")
+    pos, vals = pos[order], vals[order]
+    rank = xp.arange(pos.size) - xp.searchsorted(pos, pos, side="left")
+    for r in range(int(rank.max()) + 1):
+        sel = rank == r
+        at = pos[sel]
+        flat[at] = op(flat[at], vals[sel])
+    return out
+
+
+def _scatter_reduce_fwd(
+    xp: Any, x: Any, s: Any, index: Any, reduce: str, include_self: bool
+) -> Any:
+    out = xp.array(x, copy=True, order="C")
+    if not include_self:
+        out[index] = _reduce_identity(xp, out.dtype, reduce)
+    _reduce_at(xp, out, index, s, reduce)
+    if reduce == "mean":
+        count = xp.zeros(out.shape, dtype=out.dtype)
+        _reduce_at(xp, count, index, xp.ones((), dtype=out.dtype), "sum")
+        if include_self:
+            count += 1
+        else:
+            count[count == 0] = 1
+        out = out // count if out.dtype.kind in "iu" else out / count
+    return out
+
+
+def _ties(x: Any, s: Any, out: Any, index: Any) -> tuple[Any, Any, Any]:
+    """For amax and amin: where ``x`` and ``s`` equal the result, and how many values share
+    each result (``x`` counted even where ``include_self=False``, as PyTorch counts it)."""
+    o = _raw(out)
+    self_is = (_raw(x) == o).astype(o.dtype)
+    src_is = (_raw(s) == o[index]).astype(o.dtype)
+    n = _ix.scatter(src_is, index, tuple(o.shape), False) + self_is
+    return self_is, src_is, n
+
+
+def _self_factor(x: Any, s: Any, index: Any, include_self: bool) -> Any:
+    """For prod: d out / d x, the product of the other factors at each position (PyTorch's
+    way: the product with ``x`` read as 1 where it is 0, divided by that)."""
+    xr = _raw(x)
+    one = namespace(xr).ones((), dtype=xr.dtype)
+    masked = _ew.where(xr == 0, one, x)
+    return _ew.true_divide(_scatter_reduce_bind(masked, s, index, "prod", include_self), masked)
+
+
+def _src_factor(x: Any, s: Any, out: Any, index: Any, include_self: bool) -> tuple[Any, Any]:
+    """For prod: d out[index] / d s, the product of the other factors (PyTorch's way:
+    ``out / s``, or where ``s`` is the only zero at its position, the product with it read
+    as 1); and how many zeros of ``s`` each position of the result receives."""
+    sr = _raw(s)
+    one = namespace(sr).ones((), dtype=sr.dtype)
+    zero = sr == 0
+    zeros_at = _ix.scatter(zero.astype(sr.dtype), index, tuple(_raw(x).shape), False)
+    single = zero & (zeros_at[index] == 1)
+    alt = _scatter_reduce_bind(x, _ew.where(single, one, s), index, "prod", include_self)
+    factor = _ew.where(
+        single,
+        _ix.getitem(alt, index),
+        _ew.true_divide(_ix.getitem(out, index), _ew.where(zero, one, s)),
+    )
+    return factor, zeros_at
+
+
+def _double_backward_error(g: Any, x: Any, out: Any) -> Any:
+    raise RuntimeError(
+        "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src are "
+        "scattered to the same position in self"
+    )
+
+
+#: The gradient of prod for src where two zeros or more meet: PyTorch's formula does not
+#: define its own gradient, and differentiating it raises (PyTorch's ``Error`` node).
+DELAYED_ERROR = Primitive(
+    "delayed_error",
+    lambda xp, x: xp.array(x, copy=True),
+    (_double_backward_error,),
+    lambda t, x, out: t[0],
+    uses=((),),
+    grad_fn="torch::autograd::Error",
+)
+
+
+def _scatter_reduce_self_grad(
+    g: Any, x: Any, s: Any, out: Any, index: Any, reduce: str, include_self: bool
+) -> Any:
+    if reduce == "sum":
+        gs = g
+    elif reduce == "mean":
+        gs = _ew.true_divide(g, _mean_count(_raw(out), index, include_self))
+    elif reduce == "prod":
+        gs = _ew.multiply(g, _self_factor(x, s, index, include_self))
+    else:
+        self_is, _, n = _ties(x, s, out, index)
+        gs = _ew.multiply(self_is, _ew.true_divide(g, n))
+    return gs if include_self else _ix.index_put(gs, 0, index)
+
+
+def _scatter_reduce_src_grad(
+    g: Any, x: Any, s: Any, out: Any, index: Any, reduce: str, include_self: bool
+) -> Any:
+    if reduce == "sum":
+        return _ix.getitem(g, index)
+    if reduce == "mean":
+        return _ix.getitem(_ew.true_divide(g, _mean_count(_raw(out), index, include_self)), index)
+    if reduce == "prod":
+        factor, zeros_at = _src_factor(x, s, out, index, include_self)
+        gs = _ew.multiply(_ix.getitem(g, index), factor)
+        if isinstance(gs, Tensor) and gs.requires_grad and bool((zeros_at > 1).any()):
+            from .primitive import bind
+
+            gs = bind(DELAYED_ERROR, (gs,))
+        return gs
+    _, src_is, n = _ties(x, s, out, index)
+    return _ew.multiply(src_is, _ix.getitem(_ew.true_divide(g, n), index))
+
+
+def _mean_count(o: Any, index: Any, include_self: bool) -> Any:
+    """How many values each position of the result averages (at least 1)."""
+    xp = namespace(o)
+    count = _ix.scatter(xp.ones(o[index].shape, dtype=o.dtype), index, tuple(o.shape), False)
+    if include_self:
+        return count + 1
+    return xp.where(count == 0, xp.ones((), dtype=o.dtype), count)
+
+
+def _scatter_reduce_jvp(
+    t: Any, x: Any, s: Any, out: Any, index: Any, reduce: str, include_self: bool
+) -> Any:
+    tx, ts = t
+    shape = tuple(_raw(out).shape)
+    if reduce in ("sum", "mean"):
+        tx = tx if tx is not None else _shp.fill(x, 0)
+        ts = ts if ts is not None else _shp.fill(s, 0)
+        return _scatter_reduce_bind(tx, ts, index, reduce, include_self)
+    if reduce == "prod":
+        self_t = None if tx is None else _ew.multiply(tx, _self_factor(x, s, index, include_self))
+        src_t = None
+        if ts is not None:
+            factor = _src_factor(x, s, out, index, include_self)[0]
+            src_t = _ix.scatter(_ew.multiply(ts, factor), index, shape, False)
+    else:
+        self_is, src_is, n = _ties(x, s, out, index)
+        self_t = None if tx is None else _ew.true_divide(_ew.multiply(self_is, tx), n)
+        src_t = None
+        if ts is not None:
+            src_t = _ew.true_divide(_ix.scatter(_ew.multiply(src_is, ts), index, shape, False), n)
+    if self_t is not None and not include_self:
+        self_t = _ix.index_put(self_t, 0, index)
+    return _ew._tsum(self_t, src_t)
+
+
+SCATTER_REDUCE = Primitive(
+    "scatter_reduce",
+    _scatter_reduce_fwd,
+    (_scatter_reduce_self_grad, _scatter_reduce_src_grad),
+    _scatter_reduce_jvp,
+    grad_fn="ScatterReduceBackward0",
+)
+
+
+def _scatter_reduce_bind(x: Any, s: Any, index: Any, reduce: str, include_self: bool) -> Any:
+    from .primitive import bind
+
+    params = {"index": index, "reduce": reduce, "include_self": include_self}
+    return bind(SCATTER_REDUCE, (x, s), params)
+
+
+def _no_scatter_derivative(g: Any, *args: Any, **params: Any) -> Any:
+    raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+def _no_scatter_jvp(t: Any, *args: Any, **params: Any) -> Any:
+    raise NotImplementedError(
+        "Trying to use forward AD with aten::scatter that does not support it."
+    )
+
+
+#: ``scatter(..., reduce=)``: PyTorch defines no derivative for it, and neither does this.
+SCATTER_REDUCED = Primitive(
+    "scatter",
+    _scatter_reduce_fwd,
+    (_no_scatter_derivative, _no_scatter_derivative),
+    _no_scatter_jvp,
+    uses=((), ()),
+    grad_fn="torch::autograd::NotImplemented",
+)
+
+
+def _scatter_reduce_batch_rule(prim: Primitive) -> Any:
+    """vmap: the batch axis first on both operands, and a full slice in front of the index."""
+
+    def rule(vals: list[Any], dims: list[Any], params: Any) -> tuple[Any, Any]:
+        from .primitive import bind
+
+        n = _batching._size(vals, dims)
+        x = _batching._front(vals[0], dims[0], n)
+        s = _batching._front(vals[1], dims[1], n)
+        p = dict(params)
+        p["index"] = (slice(None),) + tuple(params["index"])
+        return bind(prim, (x, s), p), 0
+
+    return rule
 
 
 def scatter(
@@ -890,26 +1189,83 @@ def scatter(
     """``input`` with ``src[i][j]`` written at ``[index[i][j]][j]`` (``dim=0``), or ``value``
     everywhere ``index`` points (``ScatterBackward0`` / ``ScatterBackward1``).
 
+    With ``reduce="add"`` or ``"multiply"`` the values are added to or multiplied into
+    ``input`` instead, repeated indices accumulating. As in PyTorch that form has no
+    derivative: its result shows ``torch::autograd::NotImplemented``, and differentiating
+    through it raises ``RuntimeError`` (``NotImplementedError`` in forward mode). With a
+    tensor ``src`` it warns, as PyTorch does, that :func:`scatter_reduce` is the function for
+    reductions.
+
     >>> tg.scatter(tg.zeros(2, 3), 1, tg.tensor([[2], [0]]), tg.tensor([[1.0], [2.0]]))
     tensor([[0., 0., 1.],
             [2., 0., 0.]])
+    >>> tg.scatter(tg.ones(3), 0, tg.tensor([0, 0, 2]), value=2.0, reduce="multiply")
+    tensor([4., 1., 2.])
     """
-    if reduce is not None:
-        raise NotImplementedError("scatter: reduce is not supported; use scatter_add")
     if src is not None and value is not None:
         raise TypeError("scatter() takes src or value, not both")
     if src is None and value is None:
         raise TypeError("scatter() missing src or value")
     x = _in(input)
+    if reduce is not None:
+        return _scatter_reduced(input, x, dim, index, src, value, reduce)
+    x1 = _at_least_1d(x)
     if src is None or isinstance(src, (int, float, builtins.bool)):
         value = src if value is None else value
-        _, where, _ = _scatter_index(x, dim, index, None)
-        out = _ix.index_put(x, namespace(_raw(x)).asarray(value, dtype=x.dtype), where)
-        return show_as(out, "ScatterBackward1", input)
-    s = _in(src)
-    _, where, part = _scatter_index(x, dim, index, s)
-    out = _ix.index_put(x, s[part], where)
-    return show_as(out, "ScatterBackward0", input, src)
+        where, _, _ = _scatter_index(x1, dim, index, None)
+        if where is None:
+            out = _shp.clone(x1)
+        else:
+            out = _ix.index_put(x1, namespace(_raw(x)).asarray(value, dtype=x.dtype), where)
+        return show_as(_like_input(out, x), "ScatterBackward1", input)
+    where, part, s = _scatter_index(x1, dim, index, _in(src))
+    out = _shp.clone(x1) if where is None else _ix.index_put(x1, s[part], where)
+    return show_as(_like_input(out, x), "ScatterBackward0", input, src)
+
+
+def _scatter_reduced(
+    input: Any,  # noqa: A002
+    x: Any,
+    dim: int,
+    index: Any,
+    src: Any,
+    value: Any,
+    reduce: Any,
+) -> Any:
+    """``scatter(..., reduce=)``: ``add`` or ``multiply`` into ``input``."""
+    from .primitive import bind
+
+    def check() -> None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+
+    x1 = _at_least_1d(x)
+    xp = namespace(_raw(x))
+    if src is None or isinstance(src, (int, float, complex, builtins.bool)):
+        value = src if value is None else value
+        where, part, _ = _scatter_index(x1, dim, index, None, check)
+        shown: tuple[Any, ...] = (input,)
+        if where is not None:
+            # The value in input's dtype (2.5 multiplies an integer tensor by 2, as in PyTorch).
+            v = xp.asarray(value).astype(x.dtype)
+            s: Any = xp.broadcast_to(v, tuple(p.stop for p in part))
+    else:
+        warnings.warn(
+            "The reduce argument of scatter with Tensor src is deprecated in PyTorch; "
+            "use scatter_reduce instead for more reduction options.",
+            UserWarning,
+            stacklevel=3,
+        )
+        where, part, s = _scatter_index(x1, dim, index, _in(src), check)
+        shown = (input, src)
+        if where is not None:
+            s = _part(s, part)
+    if where is None:
+        out = _shp.clone(x1)
+    else:
+        red = "sum" if reduce == "add" else "prod"
+        out = bind(SCATTER_REDUCED, (x1, s), {"index": where, "reduce": red, "include_self": True})
+    return show_as(_like_input(out, x), "torch::autograd::NotImplemented", *shown)
 
 
 def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Any:  # noqa: A002
@@ -919,10 +1275,110 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Any:  # noqa: A00
     >>> tg.scatter_add(tg.zeros(3), 0, tg.tensor([0, 0, 2]), tg.tensor([1.0, 2.0, 3.0]))
     tensor([3., 0., 3.])
     """
+    x = _in(input)
+    x1 = _at_least_1d(x)
+    where, part, s = _scatter_index(x1, dim, index, _in(src))
+    if where is None:
+        out = _shp.clone(x1)
+    else:
+        out = _ew.add(x1, _ix.scatter(s[part], where, tuple(x1.shape), False))
+    return show_as(_like_input(out, x), "ScatterAddBackward0", input, src)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(
+    input: Any,  # noqa: A002
+    dim: int,
+    index: Any,
+    src: Any,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Any:
+    """``input`` with the values of ``src`` reduced into the positions ``index`` points at
+    along ``dim`` (``[index[i][j]][j]`` for ``src[i][j]`` when ``dim=0``), as PyTorch's
+    ``scatter_reduce`` (``ScatterReduceBackward0``).
+
+    Parameters
+    ----------
+    input : Tensor or array
+    dim : int
+    index : Tensor or array of int64 or int32
+        ``input``'s number of dimensions, no larger than ``src``, nor than ``input`` off
+        ``dim``; repeated indices reduce together.
+    src : Tensor or array
+        Of ``input``'s dtype.
+    reduce : {"sum", "prod", "mean", "amax", "amin"}
+    include_self : bool
+        Whether the values of ``input`` at the positions written take part in the reduction
+        (else they are replaced). Positions nothing is scattered to keep ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        ``input``'s shape and dtype; ``mean`` rounds down for integers.
+
+    Notes
+    -----
+    The gradients are PyTorch's. ``amax`` and ``amin`` share a result's gradient evenly
+    between the values equal to it (counting the value of ``input`` there even with
+    ``include_self=False``, as PyTorch does). ``prod`` handles zeros: the gradient of a factor
+    is the product of the others. Forward mode (``jvp``) gives the same linearisation, also
+    for ``prod``.
+
+    Examples
+    --------
+    >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> src = tg.tensor([4.0, 5.0, 6.0, 7.0])
+    >>> out = tg.scatter_reduce(x, 0, tg.tensor([0, 0, 2, 2]), src, "amax")
+    >>> out
+    tensor([5., 2., 7.], grad_fn=<ScatterReduceBackward0>)
+    >>> tg.scatter_reduce(x, 0, tg.tensor([0, 0, 2, 2]), src, "mean", include_self=False)
+    tensor([4.5000, 2.0000, 6.5000], grad_fn=<ScatterReduceBackward0>)
+    >>> out.sum().backward()
+    >>> x.grad
+    tensor([0., 1., 0.])
+    """
     x, s = _in(input), _in(src)
-    _, where, part = _scatter_index(x, dim, index, s)
-    placed = _ix.scatter(s[part], where, tuple(x.shape), False)
-    return show_as(_ew.add(x, placed), "ScatterAddBackward0", input, src)
+    if not isinstance(reduce, str):
+        raise TypeError(
+            "scatter_reduce(): argument 'reduce' (position 5) must be str, not "
+            f"{type(reduce).__name__}"
+        )
+
+    def check() -> None:
+        if reduce not in _REDUCTIONS:
+            raise RuntimeError(
+                f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+            )
+
+    x1 = _at_least_1d(x)
+    where, part, s1 = _scatter_index(x1, dim, index, s, check)
+    kind = x.dtype.kind
+    if (kind == "c" and reduce in ("amax", "amin")) or (kind == "b" and reduce == "mean"):
+        device = "cpu" if _raw(x).__class__ is np.ndarray else "cuda"
+        raise NotImplementedError(
+            f'"scatter_gather_tensor_{device}_reduce_{reduce}" not implemented for '
+            f"'{dtype_title(x.dtype)}'"
+        )
+    if kind == "c" and _is_tracked(x, s):
+        raise RuntimeError(
+            "scatter_reduce does not support automatic differentiation for outputs with "
+            "complex dtype."
+        )
+    if where is None:
+        out = _shp.clone(x1)
+    else:
+        out = _scatter_reduce_bind(x1, _part(s1, part), where, reduce, bool(include_self))
+    return show_as(_like_input(out, x), "ScatterReduceBackward0", input, src)
+
+
+def _is_tracked(*xs: Any) -> bool:
+    from .tape import is_grad_enabled
+
+    return is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in xs)
 
 
 def index_fill(input: Any, dim: int, index: Any, value: Any) -> Any:  # noqa: A002
@@ -1204,3 +1660,6 @@ def cdist(
 # Both are elementwise and broadcasting: vmap batches them like the other binary operations.
 _batching.register_elementwise(FMOD)
 _batching.register_elementwise(XLOGY)
+_batching.register_elementwise(DELAYED_ERROR)
+_batching.register(SCATTER_REDUCE, _scatter_reduce_batch_rule(SCATTER_REDUCE))
+_batching.register(SCATTER_REDUCED, _scatter_reduce_batch_rule(SCATTER_REDUCED))

@@ -1399,8 +1399,8 @@ for _name in (
     "sort topk addmm addcmul addcdiv lerp argsort isnan isinf isfinite signbit nonzero argwhere "
     "count_nonzero allclose equal diff fliplr flipud rot90 cummax cummin logcumsumexp aminmax "
     "nansum nanmean median kthvalue frac fmod xlogy logit deg2rad rad2deg heaviside float_power "
-    "nan_to_num masked_select index_add scatter scatter_add index_fill unflatten msort addmv "
-    "addr baddbmm addbmm"
+    "nan_to_num masked_select index_add scatter scatter_add scatter_reduce index_fill unflatten "
+    "msort addmv addr baddbmm addbmm"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

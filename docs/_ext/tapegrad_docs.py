@@ -179,7 +179,8 @@ PAGES: dict[str, list[Section]] = {
             "Indexing and selection",
             "tapegrad",
             "take take_along_dim gather narrow select diag diagonal tril triu masked_select "
-            "index_add index_fill scatter scatter_add msort tril_indices triu_indices",
+            "index_add index_fill scatter scatter_add scatter_reduce msort tril_indices "
+            "triu_indices",
         ),
         Section(
             "Linear algebra",

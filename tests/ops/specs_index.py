@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad import functions_more
 from tapegrad.ops import index as ix
 
-from .specs import REAL, Case, Integers, OpSpec
+from .specs import NONZERO, REAL, Case, Integers, OpSpec, _distinct
 
 
 def _gather_ref(x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
@@ -32,7 +33,71 @@ def _getitem(name: str, cases: tuple[Case, ...]) -> OpSpec:
     )
 
 
+def _scatter_reduce_ref(
+    x: np.ndarray, src: np.ndarray, dim: int, index: np.ndarray, reduce: str, include_self: bool
+) -> np.ndarray:
+    """PyTorch's ``scatter_reduce``, element by element."""
+    combine = {"sum": np.add, "mean": np.add, "prod": np.multiply}
+    out = np.array(x, dtype=np.float64, copy=True)
+    counts = np.ones(out.shape) if include_self else np.zeros(out.shape)
+    started = np.full(out.shape, include_self)
+    for pos in np.ndindex(*index.shape):
+        target = list(pos)
+        target[dim] = index[pos]
+        t = tuple(target)
+        v = src[pos]
+        if not started[t]:
+            out[t], started[t] = v, True
+        elif reduce in combine:
+            out[t] = combine[reduce](out[t], v)
+        else:
+            out[t] = (np.maximum if reduce == "amax" else np.minimum)(out[t], v)
+        counts[t] += 1
+    if reduce == "mean":
+        out = np.where(counts > 0, out / np.maximum(counts, 1), out)
+    return out
+
+
+def _jointly_distinct(args: list[np.ndarray]) -> list[np.ndarray]:
+    """``input`` and ``src`` with no value in common (each maximum and minimum is unique)."""
+    x, src = args[0], args[1]
+    both = _distinct([np.concatenate([np.ravel(x), np.ravel(src)])])[0]
+    return [both[: x.size].reshape(x.shape), both[x.size :].reshape(src.shape)] + list(args[2:])
+
+
+#: (input shape, src shape, dim, index): repeated positions, and positions nothing reaches.
+_SCATTER_CASES = (
+    ((3, 4), (2, 4), 0, np.array([[0, 2, 0, 1], [0, 0, 2, 1]])),
+    ((3, 4), (3, 2), 1, np.array([[3, 3], [0, 1], [2, 2]])),
+    ((5,), (6,), -1, np.array([4, 0, 4, 4, 1, 0])),
+    ((2, 3, 2), (2, 2, 2), 1, np.array([[[0, 2], [0, 0]], [[1, 1], [2, 0]]])),
+)
+
+
+def _scatter_reduce(reduce: str) -> OpSpec:
+    cases = tuple(
+        Case(
+            (xs, ss),
+            {"dim": dim, "index": index, "reduce": reduce, "include_self": include},
+            label=f"{'x'.join(map(str, xs))}-dim{dim}-{'self' if include else 'noself'}",
+        )
+        for xs, ss, dim, index in _SCATTER_CASES
+        for include in (True, False)
+    )
+    return OpSpec(
+        f"scatter_reduce_{reduce}",
+        lambda x, src, dim, index, reduce, include_self: functions_more.scatter_reduce(
+            x, dim, index, src, reduce, include_self=include_self
+        ),
+        _scatter_reduce_ref,
+        (NONZERO, NONZERO) if reduce == "prod" else (REAL, REAL),
+        cases,
+        prepare=_jointly_distinct if reduce in ("amax", "amin") else None,
+    )
+
+
 SPECS: tuple[OpSpec, ...] = (
+    *(_scatter_reduce(r) for r in ("sum", "prod", "mean", "amax", "amin")),
     _getitem(
         "getitem_negative",
         (
