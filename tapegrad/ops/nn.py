@@ -198,11 +198,14 @@ def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
 def _bce_grad_x(
     g: Any, x: Any, y: Any, out: Any, weight: Any, pos_weight: Any, reduction: str
 ) -> Any:
-    # sigmoid(-x) as 0.5 - 0.5 tanh(x / 2): four array operations instead of sigmoid's ten
+    # sigmoid(x) as 0.5 + 0.5 tanh(x / 2): a few array operations instead of sigmoid's ten
     # (its tails keep their relative accuracy, which this difference does not need: d is off
     # by at most a rounding error of 1, as PyTorch's sigmoid(x) - y is).
-    p = 0.5 - 0.5 * tanh(0.5 * x)
-    d = (1 - y) - (p if pos_weight is None else (1 + (pos_weight - 1) * y) * p)
+    if pos_weight is None:
+        d = 0.5 * tanh(0.5 * x) + (0.5 - y)  # sigmoid(x) - y
+    else:
+        p = 0.5 - 0.5 * tanh(0.5 * x)  # sigmoid(-x)
+        d = (1 - y) - (1 + (pos_weight - 1) * y) * p
     if weight is not None:
         d = d * weight
     return _bce_scale(g, tuple(x.shape), reduction) * d
