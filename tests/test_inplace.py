@@ -639,3 +639,28 @@ def test_views_write_through():
     d = tg.ones(2, 2)
     d.T[0].fill_(5.0)
     assert d.tolist() == [[5.0, 1.0], [5.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    ("index", "value_shape", "value_grad"),
+    [
+        (0, (1, 3), [[0.0, 1.0, 2.0]]),
+        (0, (1, 1), [[3.0]]),
+        ((slice(None), slice(1, None)), (1, 1, 2), [[[5.0, 7.0]]]),
+        (1, (1, 1, 3), [[[3.0, 4.0, 5.0]]]),
+    ],
+)
+def test_an_assigned_value_with_extra_leading_ones_gets_its_gradient(
+    index, value_shape, value_grad
+) -> None:
+    # NumPy and PyTorch drop a value's leading length-1 axes to fit the region it fills.
+    weights = np.arange(6.0).reshape(2, 3)
+    value = tg.tensor(np.full(value_shape, 2.0), requires_grad=True)
+    x = tg.tensor(np.ones((2, 3)), requires_grad=True)
+    b = x * 1.0
+    b[index] = value
+    (b * tg.tensor(weights)).sum().backward()
+    region = np.zeros((2, 3), dtype=bool)
+    region[index] = True
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(region, 0.0, weights))
+    np.testing.assert_array_equal(value.grad.numpy(), np.array(value_grad))

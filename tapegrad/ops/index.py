@@ -168,7 +168,16 @@ def _zeros_like(x: Any) -> Any:
 
 
 def _index_put_value_grad(g: Any, x: Any, v: Any, out: Any, index: Any, name: str = "") -> Any:
-    region = unbroadcast(getitem(g, index), tuple(v.shape) if hasattr(v, "shape") else ())
+    region = getitem(g, index)
+    vshape = tuple(v.shape) if hasattr(v, "shape") else ()
+    extra = len(vshape) - len(tuple(region.shape))
+    if extra > 0:
+        # NumPy (like PyTorch) drops a value's leading length-1 axes to fit the region.
+        from .shape import reshape
+
+        region = reshape(unbroadcast(region, vshape[extra:]), vshape)
+    else:
+        region = unbroadcast(region, vshape)
     dtype = getattr(v, "dtype", None)
     if dtype is not None and dtype != region.dtype and dtype.kind in "fc":
         from .shape import astype
