@@ -5,6 +5,14 @@ it) and bumps the shared version counter (so a saved value that changed is caugh
 sweep). When gradients are being recorded the new value is computed out of place first, then
 copied in, and the tensor is rebound to the entry that computed it. Writing through a view
 made by indexing is recorded on its base (PyTorch's ``CopySlices``).
+
+The nodes these writes leave are shown as PyTorch shows them: ``x[idx] = v`` on a tensor that
+is not a view is a ``CopySlices`` where PyTorch writes through a view of ``x`` (an integer,
+a partial slice or ``None`` in the index), an ``IndexPutBackward0`` for advanced indices alone,
+and a ``FillBackward3`` or ``CopyBackwards`` for an index that selects everything. The
+``CopySlices`` of a base leads to what computed the base before the write, then to the inputs
+of the operation that changed the view other than the view itself (``v.mul_(2)`` on
+``v = b[0]``: ``(MulBackward0, None)``).
 """
 
 from __future__ import annotations
@@ -17,7 +25,15 @@ import numpy as np
 from . import tape as _tape
 from .backend import namespace
 from .tape import SAVED, VERS
-from .tensor import INPLACE_LEAF_MESSAGE, Tensor, dtype_title, show_as
+from .tensor import (
+    INPLACE_LEAF_MESSAGE,
+    Tensor,
+    dtype_title,
+    entry_links,
+    input_link,
+    show_as,
+    show_links,
+)
 
 __all__ = ["apply_inplace", "apply_inplace_fast", "setitem", "check_inplace"]
 
@@ -94,6 +110,8 @@ def apply_inplace(t: Tensor, op: Callable[..., Any], *others: Any) -> Tensor:
             raise RuntimeError(UNSUPPORTED_VIEW_MESSAGE)
         result = op(t, *others)
         _check_result(t, result.data if isinstance(result, Tensor) else result)
+        if isinstance(result, Tensor) and result._entry is not None:
+            _keep_old_value(t, result)
         _write_through_view(t, view_of, result)
         return t
     result = op(t, *others)
@@ -112,18 +130,62 @@ def apply_inplace(t: Tensor, op: Callable[..., Any], *others: Any) -> Tensor:
 
 def _write_through_view(view: Tensor, view_of: tuple[Tensor, Any], value: Any) -> None:
     """Record ``base[index] = value`` for the view ``base[index]``, then rebind the view to
-    a fresh ``base[index]`` so that later uses of it see the new graph."""
+    a fresh ``base[index]`` so that later uses of it see the new graph.
+
+    ``value`` is the view's new value, computed from it out of place; the base's
+    ``CopySlices`` node leads to the inputs of ``value``'s node other than the view."""
     from .ops.index import getitem
     from .primitive import REMADE_VIEW
 
     base, index = view_of
-    setitem(base, index, value)
-    fresh = show_as(getitem(base, index), REMADE_VIEW, base)
+    _put_through(base, index, value, _other_links(value, view))
+    # Shown as PyTorch remakes it: from the tensor that owns the storage.
+    root = view._extra.get("base", base)
+    fresh = show_as(getitem(base, index), REMADE_VIEW, root)
     view._slot = fresh._slot
     view._entry = fresh._entry
     replay = view._extra.get("replay")
     if replay is not None:
         view._extra["replay"] = (*replay[:3], view._version[0])
+
+
+def _other_links(value: Any, view: Tensor) -> tuple[Any, ...]:
+    """The ``next_functions`` links of the node that computed ``value`` from ``view``, less
+    the one to ``view`` (PyTorch's ``CopySlices`` drops the changed view's own input)."""
+    e = value._entry if isinstance(value, Tensor) else None
+    if e is None:
+        return (input_link(value),)
+    links = entry_links(e)
+    own = input_link(view)
+    for k, link in enumerate(links):
+        if (
+            isinstance(link, tuple)
+            and isinstance(own, tuple)
+            and link[0] is own[0]
+            and link[1] == own[1]
+        ):
+            return links[:k] + links[k + 1 :]
+    return links
+
+
+def _put_through(base: Tensor, index: Any, value: Any, links: tuple[Any, ...]) -> None:
+    """``base[index] = value`` recorded as ``CopySlices``, whose ``next_functions`` are what
+    computed ``base`` and then ``links``; a base that is itself a view writes on through."""
+    from .ops.index import index_put
+
+    r = index_put(base, value, index, name="CopySlices")
+    if isinstance(r, Tensor) and r._entry is not None:
+        show_links(r, "CopySlices", (input_link(base), *links))
+    if base._base is not None:
+        view_of = base._extra.get("view_of") if base._extra else None
+        if view_of is None:
+            raise RuntimeError(UNSUPPORTED_VIEW_MESSAGE)
+        _write_through_view(base, view_of, r)
+        return
+    namespace(base.data).copyto(base.data, r.data)
+    base._bump()
+    base._slot = r._slot
+    base._entry = r._entry
 
 
 def apply_inplace_fast(t: Tensor, ufunc_name: str, other: Any) -> Tensor:
@@ -165,14 +227,64 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         t.data[index] = raw
         t._bump()
         return
-    view_of = t._extra.get("view_of") if t._extra else None
     if t._base is not None:
+        view_of = t._extra.get("view_of") if t._extra else None
         if view_of is None:
             raise RuntimeError(UNSUPPORTED_VIEW_MESSAGE)
         _write_through_view(t, view_of, index_put(t, value, index, name="CopySlices"))
         return
-    r = index_put(t, value, index, name="CopySlices")
+    r = index_put(t, value, index, name=_put_name(t, index, value))
     namespace(t.data).copyto(t.data, r.data)
     t._bump()
     t._slot = r._slot
     t._entry = r._entry
+
+
+def _put_name(t: Tensor, index: Any, value: Any) -> str:
+    """PyTorch's node for ``t[index] = value`` on a tensor that is not a view.
+
+    PyTorch first applies the basic part of the index as a view (integers, ``None``,
+    booleans, slices other than a whole dimension from its start), writes through that view
+    when there is one (``CopySlices``), and otherwise puts the advanced indices
+    (``IndexPutBackward0``), or, with nothing left to index, copies (``CopyBackwards``) or
+    fills with a 0-d value (``FillBackward3``).
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    shape = tuple(t.shape)
+    used = sum(_dims_taken(i) for i in items if i is not Ellipsis)
+    dim = 0
+    advanced = False
+    for i in items:
+        if i is Ellipsis:
+            dim += len(shape) - used
+        elif i is None or isinstance(i, (bool, int, np.bool_, np.integer)):
+            return "CopySlices"
+        elif isinstance(i, slice):
+            whole = (
+                dim < len(shape)
+                and i.start in (None, 0)
+                and i.step in (None, 1)
+                and (i.stop is None or i.stop >= shape[dim])
+            )
+            if not whole:
+                return "CopySlices"
+            dim += 1
+        elif getattr(i, "ndim", 1) == 0:  # a 0-d index: a number for PyTorch
+            return "CopySlices"
+        else:
+            advanced = True
+            dim += _dims_taken(i)
+    if advanced:
+        return "IndexPutBackward0"
+    vshape = tuple(getattr(value, "shape", ()))
+    return "FillBackward3" if vshape == () and shape != () else "CopyBackwards"
+
+
+def _dims_taken(i: Any) -> int:
+    """How many dimensions of the indexed tensor the index item ``i`` consumes."""
+    if i is None or isinstance(i, (bool, np.bool_)):
+        return 0
+    dtype = getattr(i, "dtype", None)
+    if dtype is not None and dtype == np.bool_:
+        return int(i.ndim)
+    return 1

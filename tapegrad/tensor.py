@@ -737,7 +737,7 @@ class RemovableHandle:
 
 
 #: Backward nodes whose ``name()`` PyTorch qualifies with its C++ namespace.
-_CPP_NODES = frozenset({"CopySlices"})
+_CPP_NODES = frozenset({"CopySlices", "CopyBackwards"})
 
 
 class Node:
@@ -774,33 +774,14 @@ class Node:
 
     def name(self) -> str:
         """PyTorch's name of this node, e.g. ``"MulBackward0"``; PyTorch's nodes written in
-        C++ (``CopySlices``) give their qualified name, as there."""
+        C++ (``CopySlices``, ``CopyBackwards``) give their qualified name, as there."""
         name = type(self).__name__
         return "torch::autograd::" + name if name in _CPP_NODES else name
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """One ``(node, output_index)`` pair per input; ``(None, 0)`` for constants."""
-        e = self._entry
-        shown_as = e[EXTRA].get("composite") if e[EXTRA] is not None else None
-        if shown_as is not None:
-            return tuple(_input_pair(x) for x in shown_as[1])
-        pairs = []
-        leaves = dict(e[LEAVES]) if e[LEAVES] is not None else {}
-        shown = e[PRIM].graph_inputs
-        if callable(shown):
-            shown = shown(e[PARAMS])
-        for i, (slot, src) in enumerate(zip(e[INS], e[SRCS])):
-            if shown is not None and i not in shown:
-                continue
-            if slot is None:
-                pairs.append((None, 0))
-            elif src is None:
-                leaf = leaves.get(slot)
-                pairs.append((AccumulateGrad.of(leaf), 0))
-            else:
-                pairs.append((Node.of(src, _output_index(src, slot)), _output_index(src, slot)))
-        return tuple(pairs)
+        return tuple(_input_pair(x) for x in entry_links(self._entry))
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -813,7 +794,7 @@ class Node:
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
 
-def _input_link(x: Any) -> Any:
+def input_link(x: Any) -> Any:
     """What a composite's node keeps of one input to give its ``next_functions`` pair: the
     leaf itself (as PyTorch's ``AccumulateGrad`` does), or the entry and output that made
     it, never its data; ``None`` for an input that does not require grad."""
@@ -822,6 +803,30 @@ def _input_link(x: Any) -> Any:
     if x._entry is None:
         return x
     return (x._entry, _output_index(x._entry, x._slot))
+
+
+def entry_links(e: Any) -> tuple[Any, ...]:
+    """The inputs that the node of entry ``e`` shows as its ``next_functions``, one link
+    (see :func:`input_link`) each: those given to :func:`show_as`, or else the entry's
+    inputs that PyTorch counts as graph inputs."""
+    shown_as = e[EXTRA].get("composite") if e[EXTRA] is not None else None
+    if shown_as is not None:
+        return shown_as[1]
+    links: list[Any] = []
+    leaves = dict(e[LEAVES]) if e[LEAVES] is not None else {}
+    shown = e[PRIM].graph_inputs
+    if callable(shown):
+        shown = shown(e[PARAMS])
+    for i, (slot, src) in enumerate(zip(e[INS], e[SRCS])):
+        if shown is not None and i not in shown:
+            continue
+        if slot is None:
+            links.append(None)
+        elif src is None:
+            links.append(leaves.get(slot))
+        else:
+            links.append((src, _output_index(src, slot)))
+    return tuple(links)
 
 
 def _input_pair(link: Any) -> tuple[Any, int]:
@@ -853,10 +858,18 @@ def show_as(out: Any, name: str, *inputs: Any) -> Any:
     e = out._entry
     if e is None or any(x.__class__ is Tensor and x._entry is e for x in inputs):
         return out
+    show_links(out, name, tuple(input_link(x) for x in inputs))
+    return out
+
+
+def show_links(out: Tensor, name: str, links: tuple[Any, ...]) -> None:
+    """Like :func:`show_as`, with the ``next_functions`` given as links (what
+    :func:`input_link` makes of an input, or what :func:`entry_links` gives of a node):
+    for nodes that take over inputs of other nodes, as PyTorch's ``CopySlices`` does."""
+    e = out._entry
     if e[EXTRA] is None:
         e[EXTRA] = {}
-    e[EXTRA]["composite"] = (name, tuple(_input_link(x) for x in inputs))
-    return out
+    e[EXTRA]["composite"] = (name, links)
 
 
 class AccumulateGrad:
