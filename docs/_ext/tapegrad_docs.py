@@ -287,13 +287,14 @@ PAGES: dict[str, list[Section]] = {
             "tapegrad.nn",
             "Linear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d MaxPool1d MaxPool2d "
             "AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveMaxPool1d "
-            "AdaptiveMaxPool2d Flatten Unflatten Dropout LayerNorm GroupNorm BatchNorm1d "
+            "AdaptiveMaxPool2d Flatten Unflatten Dropout Dropout1d Dropout2d Dropout3d "
+            "AlphaDropout FeatureAlphaDropout LayerNorm GroupNorm BatchNorm1d "
             "BatchNorm2d InstanceNorm1d InstanceNorm2d Embedding Identity",
         ),
         Section(
             "Activations",
             "tapegrad.nn",
-            "ReLU ReLU6 Tanh Sigmoid GELU SiLU Mish ELU SELU CELU LeakyReLU PReLU Softplus "
+            "ReLU ReLU6 Tanh Sigmoid GELU SiLU Mish ELU SELU CELU LeakyReLU PReLU RReLU Softplus "
             "Softsign Hardtanh Hardswish Hardsigmoid Hardshrink Softshrink Tanhshrink Threshold "
             "GLU LogSigmoid Softmax Softmin LogSoftmax",
         ),
@@ -315,17 +316,17 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Activations",
             "tapegrad.nn.functional",
-            "relu relu6 hardtanh leaky_relu prelu elu selu celu gelu silu mish hardswish "
+            "relu relu6 hardtanh leaky_relu rrelu prelu elu selu celu gelu silu mish hardswish "
             "hardsigmoid hardshrink softshrink tanhshrink threshold glu sigmoid logsigmoid tanh "
-            "softsign softplus softmax softmin log_softmax relu_ hardtanh_ leaky_relu_ elu_ "
-            "selu_ celu_ threshold_",
+            "softsign softplus softmax softmin log_softmax relu_ hardtanh_ leaky_relu_ rrelu_ "
+            "elu_ selu_ celu_ threshold_",
             "The examples on this page use ``import tapegrad.nn.functional as F``.",
         ),
         Section(
             "Layers",
             "tapegrad.nn.functional",
-            "linear dropout pad embedding one_hot layer_norm batch_norm group_norm "
-            "instance_norm normalize",
+            "linear dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout "
+            "pad embedding one_hot layer_norm batch_norm group_norm instance_norm normalize",
         ),
         Section(
             "Convolution and pooling",

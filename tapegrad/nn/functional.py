@@ -47,6 +47,7 @@ __all__ = [
     "relu6",
     "hardtanh",
     "leaky_relu",
+    "rrelu",
     "elu",
     "selu",
     "celu",
@@ -67,6 +68,7 @@ __all__ = [
     "relu_",
     "hardtanh_",
     "leaky_relu_",
+    "rrelu_",
     "elu_",
     "selu_",
     "celu_",
@@ -79,6 +81,11 @@ __all__ = [
     # layers
     "linear",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
     "pad",
     "conv1d",
     "conv2d",
@@ -332,6 +339,81 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     if inplace:
         return _inplace(input, fn, "LeakyReluBackward1")
     return show_as(fn(input), "LeakyReluBackward0", input)
+
+
+def _uniform(shape: tuple[int, ...]) -> np.ndarray:
+    """Samples in ``[0, 1)`` of ``shape`` (float64, on the host) from the generator that
+    :func:`tapegrad.manual_seed` seeds, drawn as :func:`dropout` draws its mask."""
+    return creation.rand(math.prod(shape), dtype=np.float64).data.reshape(shape)
+
+
+@_array_result
+def rrelu(
+    input: Any,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Any:
+    """Randomized leaky ReLU: ``x`` where ``x > 0``, else ``a * x``.
+
+    In training, every element that is not positive gets its own slope ``a`` drawn uniformly
+    from ``[lower, upper]`` (from the generator that :func:`tapegrad.manual_seed` seeds), and
+    its gradient is that slope. Outside training ``a = (lower + upper) / 2`` for all of them,
+    which is :func:`leaky_relu` with that slope (gradient ``a`` at 0, as in PyTorch).
+
+    Parameters
+    ----------
+    input : Tensor or array
+        The values.
+    lower, upper : float
+        The range of the slopes; ``lower`` may not exceed ``upper``.
+    training : bool
+        Draw random slopes (``True``) or use their mean (``False``, the default).
+    inplace : bool
+        Overwrite ``input`` (a leaf that requires grad is refused, as in PyTorch).
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``RreluWithNoiseBackward0`` (``RreluWithNoiseBackward1``
+        in place), whose ``next_functions`` lead to ``input``.
+
+    Raises
+    ------
+    RuntimeError
+        When ``lower > upper``.
+
+    Examples
+    --------
+    >>> F.rrelu(tg.tensor([-2.0, 3.0]), 0.25, 0.75)
+    tensor([-1.,  3.])
+    >>> tg.manual_seed(0)
+    >>> y = F.rrelu(-tg.ones(1000), 0.1, 0.3, training=True)
+    >>> bool((y >= -0.3).all() and (y <= -0.1).all()), round(float(y.mean()), 2)
+    (True, -0.2)
+    """
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if training:
+        dtype = _raw(input).dtype
+        slopes = lower + (upper - lower) * _uniform(_shape(input))
+        slopes = _xp(input).asarray(slopes.astype(dtype) if dtype.kind == "f" else slopes)
+        one = slopes.dtype.type(1.0)
+
+        def fn(x: Any) -> Any:
+            # The slope is a constant of the graph: the gradient is the drawn slope.
+            return x * _where(x <= 0, slopes, one)
+
+    else:
+        slope = (lower + upper) / 2
+
+        def fn(x: Any) -> Any:
+            return _where(x > 0, x, x * slope)
+
+    if inplace:
+        return _inplace(input, fn, "RreluWithNoiseBackward1")
+    return show_as(fn(input), "RreluWithNoiseBackward0", input)
 
 
 @_array_result
@@ -673,6 +755,34 @@ def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+def rrelu_(
+    input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Any:
+    """In-place :func:`rrelu`: ``input`` where positive, else ``a * input``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Overwritten; a leaf that requires grad is refused, as in PyTorch.
+    lower, upper : float
+        The range of the slopes; ``lower`` may not exceed ``upper``.
+    training : bool
+        Draw a random slope per element (``True``) or use ``(lower + upper) / 2``.
+
+    Returns
+    -------
+    Tensor or array
+        ``input`` itself; a tensor's ``grad_fn`` is ``RreluWithNoiseBackward1``.
+
+    Examples
+    --------
+    >>> h = tg.tensor([-2.0, 3.0], requires_grad=True) * 1.0
+    >>> F.rrelu_(h, 0.25, 0.75)
+    tensor([-1.,  3.], grad_fn=<RreluWithNoiseBackward1>)
+    """
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 def elu_(input: Any, alpha: float = 1.0) -> Any:
     """In-place :func:`elu`: ``input`` where positive, else ``alpha * (exp(input) - 1)``.
 
@@ -892,16 +1002,117 @@ def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype:
 def linear(input: Any, weight: Any, bias: Any = None) -> Any:
     """``input @ weight.T + bias``.
 
+    The result shows PyTorch's backward nodes: ``AddmmBackward0`` for a 2-D input with a
+    bias; for other ranks with a bias, ``ViewBackward0`` of an ``AddmmBackward0`` on the
+    input flattened to 2-D; without a bias, ``MmBackward0`` (2-D input),
+    ``SqueezeBackward4`` of an ``MmBackward0`` on ``input.unsqueeze(0)`` (1-D input), or
+    ``UnsafeViewBackward0`` of an ``MmBackward0`` on the flattened input (3-D and more).
+
     >>> F.linear(tg.ones(1, 2), tg.ones(3, 2), tg.zeros(3))
     tensor([[2., 2., 2.]])
+    >>> x = tg.ones(2, 1, 2, requires_grad=True)
+    >>> F.linear(x, tg.ones(3, 2), tg.zeros(3)).grad_fn.name()
+    'ViewBackward0'
     """
-    w = _sh.transpose(weight, None, name="TBackward0") if len(_shape(weight)) == 2 else weight
-    out = _la.matmul(input, w)
-    if bias is None:
-        return out
-    if len(_shape(input)) == 2 and len(_shape(w)) == 2:  # one addmm in PyTorch
-        return show_as(out + bias, "AddmmBackward0", bias, input, w)
-    return out + bias
+    ws = _shape(weight)
+    if len(ws) != 2:
+        out = _la.matmul(input, weight)
+        return out if bias is None else out + bias
+    w = _sh.transpose(weight, None, name="TBackward0")
+    xs = _shape(input)
+    nd = len(xs)
+    if bias is not None:
+        if nd == 2:  # one addmm in PyTorch
+            return show_as(_la.matmul(input, w) + bias, "AddmmBackward0", bias, input, w)
+        if nd == 3 or (nd >= 1 and len(_shape(bias)) == 1):
+            # PyTorch flattens the input to 2-D, runs addmm and views the result back.
+            flat = _sh.reshape(input, (math.prod(xs[:-1]), xs[-1]))
+            out = show_as(_la.matmul(flat, w) + bias, "AddmmBackward0", bias, flat, w)
+            return _sh.reshape(out, (*xs[:-1], ws[0]))
+        return _la.matmul(input, w) + bias
+    if nd == 1:  # PyTorch: input.unsqueeze(0).mm(weight.t()).squeeze_(0)
+        out = _la.matmul(_sh.expand_dims(input, 0), w)
+        return _sh.reshape(out, (ws[0],), name="SqueezeBackward4")
+    if nd >= 3:  # PyTorch folds the batch axes into one mm
+        out = _la.matmul(_sh.reshape(input, (math.prod(xs[:-1]), xs[-1])), w)
+        return _sh.reshape(out, (*xs[:-1], ws[0]), name="UnsafeViewBackward0")
+    return _la.matmul(input, w)
+
+
+#: The magnitude of SELU's negative saturation, ``scale * alpha``: the value alpha dropout
+#: gives a dropped element before the affine correction.
+_ALPHA_DROPOUT = 1.7580993408473766
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_impl(
+    input: Any, p: float, training: bool, inplace: bool, feature: bool, alpha: bool
+) -> Any:
+    """PyTorch's one dropout routine (``_dropout_impl``) behind the six dropouts.
+
+    ``feature`` draws one decision per ``input[n, c]`` (channel-wise dropout) instead of one
+    per element; ``alpha`` replaces dropped elements by SELU's negative saturation and
+    rescales, so that zero mean and unit variance are kept. The input itself comes back
+    outside training, for ``p=0`` and for empty inputs; ``p=1`` multiplies by zero.
+    """
+    if not 0.0 <= p <= 1.0:  # NaN, which the first check lets through as in PyTorch
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+    shape = _shape(input)
+    if not training or p == 0.0 or math.prod(shape) == 0:
+        return input
+    xp = _xp(input)
+    dtype = input.dtype
+    if p == 1.0:
+        zero = xp.zeros((), dtype=dtype)
+
+        def fn(x: Any) -> Any:
+            return x * zero
+
+        return _inplace(input, fn) if inplace else fn(input)
+    if feature:
+        if len(shape) < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        shape = shape[:2] + (1,) * (len(shape) - 2)
+    keep = xp.asarray(_uniform(shape) >= p).astype(dtype)
+    if alpha:
+        a = 1.0 / math.sqrt((_ALPHA_DROPOUT**2 * p + 1.0) * (1.0 - p))
+        mask = keep * dtype.type(a)
+        shift = (keep - dtype.type(1.0)) * dtype.type(_ALPHA_DROPOUT * a)
+        shift = shift + dtype.type(_ALPHA_DROPOUT * a * p)
+
+        def fn(x: Any) -> Any:
+            return x * mask + shift
+
+    else:
+        mask = keep * dtype.type(1.0 / (1.0 - p))
+
+        def fn(x: Any) -> Any:
+            return x * mask
+
+    return _inplace(input, fn) if inplace else fn(input)
+
+
+def _feature_dropout_unbatched(input: Any, p: float, training: bool, inplace: bool) -> Any:
+    """Channel-wise dropout of an input without a batch axis, as PyTorch runs it: on
+    ``input.unsqueeze(0)``, squeezed back (so the result shows those two nodes)."""
+    shape = _shape(input)
+    if inplace and _is_plain_tensor(input):
+
+        def fn(x: Any) -> Any:  # unsqueeze_, dropout_, squeeze_ in PyTorch
+            y = _sh.reshape(x, (1, *shape), name="UnsqueezeBackward1")
+            y = _dropout_impl(y, p, training, False, True, False)
+            return _sh.reshape(y, shape, name="SqueezeBackward4")
+
+        return _inplace(input, fn)
+    out = _dropout_impl(_sh.expand_dims(input, 0), p, training, inplace, True, False)
+    out = _sh.squeeze(out, 0)
+    if inplace and not isinstance(input, Tensor):  # an array: written through the view
+        return input
+    return out
 
 
 @_array_result
@@ -917,24 +1128,267 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     >>> F.dropout(tg.ones(2), p=0.5, training=False)
     tensor([1., 1.])
     """
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    xp = _xp(input)
-    shape = _shape(input)
-    dtype = input.dtype
-    if p == 1.0:
-        mask = xp.zeros(shape, dtype=dtype)
-    else:
-        u = creation.rand(math.prod(shape), dtype=np.float64).data.reshape(shape)
-        keep = xp.asarray(u >= p)
-        mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, False, False)
 
-    def fn(x: Any) -> Any:
-        return x * mask
 
-    return _inplace(input, fn) if inplace else fn(input)
+@_array_result
+def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of a signal: each ``input[n, c, :]`` with probability ``p``; the
+    rest are scaled by ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Of shape ``(N, C, L)``, or ``(C, L)`` without a batch axis.
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    training : bool
+        Apply dropout (``True``, the default); otherwise the values pass unchanged.
+    inplace : bool
+        Overwrite ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``MulBackward0`` in training; an input without a batch
+        axis goes through ``unsqueeze(0)`` and ``squeeze(0)``, as in PyTorch.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+    RuntimeError
+        For inputs that are not 2-D or 3-D.
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> F.dropout1d(tg.ones(1, 4, 2), p=0.5)
+    tensor([[[2., 2.],
+             [0., 0.],
+             [0., 0.],
+             [0., 0.]]])
+    >>> F.dropout1d(tg.ones(2, 3), training=False)
+    tensor([[1., 1., 1.],
+            [1., 1., 1.]])
+    """
+    _check_p(p)
+    nd = len(_shape(input))
+    if nd not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {nd}D input. "
+            "Note that dropout1d exists to provide channel-wise dropout on inputs with 1 "
+            "spatial dimension, a channel dimension, and an optional batch dimension "
+            "(i.e. 2D or 3D inputs)."
+        )
+    if nd == 2:
+        return _feature_dropout_unbatched(input, p, training, inplace)
+    return _dropout_impl(input, p, training, inplace, True, False)
+
+
+@_array_result
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of images: each ``input[n, c, :, :]`` with probability ``p``; the
+    rest are scaled by ``1 / (1 - p)``.
+
+    As in PyTorch, a 3-D input is read as ``(N, C, L)`` (channel-wise 1-D dropout, with a
+    warning), and inputs that are not 3-D or 4-D are accepted with a deprecation warning
+    (channels along axis 1).
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Of shape ``(N, C, H, W)``.
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    training : bool
+        Apply dropout (``True``, the default); otherwise ``input`` itself comes back.
+    inplace : bool
+        Overwrite ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``MulBackward0`` in training.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+    RuntimeError
+        In training, for inputs with fewer than 2 dimensions.
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> y = F.dropout2d(tg.ones(2, 8, 3, 3), p=0.5)
+    >>> y[0, :, 0, 0]
+    tensor([2., 0., 0., 0., 2., 2., 2., 2.])
+    >>> bool((y == y[:, :, :1, :1]).all())  # each channel is all zeros or all twos
+    True
+    """
+    _check_p(p)
+    nd = len(_shape(input))
+    if nd not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+            stacklevel=3,  # past the _array_result wrapper
+        )
+    if nd == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=3,  # past the _array_result wrapper
+        )
+    return _dropout_impl(input, p, training, inplace, True, False)
+
+
+@_array_result
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """Zero whole channels of volumes: each ``input[n, c, :, :, :]`` with probability ``p``;
+    the rest are scaled by ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Of shape ``(N, C, D, H, W)``, or ``(C, D, H, W)`` without a batch axis; other ranks
+        are accepted with PyTorch's deprecation warning and read as having no batch axis.
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    training : bool
+        Apply dropout (``True``, the default); otherwise the values pass unchanged.
+    inplace : bool
+        Overwrite ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``MulBackward0`` in training; an input without a batch
+        axis goes through ``unsqueeze(0)`` and ``squeeze(0)``, as in PyTorch.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> y = F.dropout3d(tg.ones(1, 6, 2, 2, 2), p=0.5)
+    >>> y.sum(dim=(2, 3, 4))
+    tensor([[16.,  0.,  0.,  0., 16., 16.]])
+    """
+    _check_p(p)
+    nd = len(_shape(input))
+    if nd not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {nd}-D input to dropout3d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout3d "
+            "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            UserWarning,
+            stacklevel=3,  # past the _array_result wrapper
+        )
+    if nd != 5:
+        return _feature_dropout_unbatched(input, p, training, inplace)
+    return _dropout_impl(input, p, training, inplace, True, False)
+
+
+@_array_result
+def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False) -> Any:
+    """Dropout for SELU networks: keeps zero mean and unit variance.
+
+    Each element is dropped with probability ``p`` and set to SELU's negative saturation
+    ``-1.7581``; then all are mapped by ``a * x + b``, with ``a = ((alpha**2 * p + 1) *
+    (1 - p)) ** -0.5`` and ``b = a * alpha * p``, so that an input of zero mean and unit
+    variance keeps both. Note that ``training`` defaults to ``False``, as in PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Any shape.
+    p : float
+        The probability that an element is dropped, in ``[0, 1]``; ``p=1`` gives zeros.
+    training : bool
+        Apply dropout; otherwise (the default) ``input`` itself comes back.
+    inplace : bool
+        Overwrite ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``AddBackward0`` (after a ``MulBackward0``) in training.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> y = F.alpha_dropout(tg.randn(100_000), p=0.2, training=True)
+    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
+    (0.0, 1.0)
+    >>> F.alpha_dropout(tg.ones(2), p=0.2)
+    tensor([1., 1.])
+    """
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, False, True)
+
+
+@_array_result
+def feature_alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Any:
+    """Channel-wise :func:`alpha_dropout`: whole channels ``input[n, c]`` are set to SELU's
+    negative saturation with probability ``p`` before the affine correction.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Of shape ``(N, C, ...)``.
+    p : float
+        The probability that a channel is dropped, in ``[0, 1]``.
+    training : bool
+        Apply dropout; otherwise (the default) ``input`` itself comes back.
+    inplace : bool
+        Overwrite ``input``.
+
+    Returns
+    -------
+    Tensor or array
+        A tensor's ``grad_fn`` is ``AddBackward0`` (after a ``MulBackward0``) in training.
+
+    Raises
+    ------
+    ValueError
+        When ``p`` is outside ``[0, 1]``.
+    RuntimeError
+        In training, for inputs with fewer than 2 dimensions.
+
+    Examples
+    --------
+    >>> tg.manual_seed(0)
+    >>> y = F.feature_alpha_dropout(tg.zeros(1, 4, 3), p=0.5, training=True)
+    >>> y[0, :, 0]
+    tensor([ 0.7792, -0.7792, -0.7792, -0.7792])
+    >>> bool((y == y[:, :, :1]).all())
+    True
+    """
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, True, True)
 
 
 # ---------------------------------------------------------------------- padding

@@ -1,6 +1,8 @@
 """Layers with parameters or modes: Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
-ConvTranspose2d, pooling (adaptive pooling too), Dropout, LayerNorm, GroupNorm, BatchNorm1d,
-BatchNorm2d, InstanceNorm1d, InstanceNorm2d, Embedding, Identity, Flatten, Unflatten.
+ConvTranspose2d, pooling (adaptive pooling too), the dropouts (Dropout, Dropout1d, Dropout2d,
+Dropout3d, AlphaDropout, FeatureAlphaDropout), RReLU (random in training mode), LayerNorm,
+GroupNorm, BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d, Embedding, Identity,
+Flatten, Unflatten.
 
 The layers call the functions of :mod:`tapegrad.nn.functional`; ``dropout``, ``layer_norm``
 and ``embedding`` are re-exported here for code that imports them from this module.
@@ -42,6 +44,12 @@ __all__ = [
     "Flatten",
     "Unflatten",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "RReLU",
     "LayerNorm",
     "GroupNorm",
     "BatchNorm1d",
@@ -771,7 +779,21 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class Dropout(Module):
+class _DropoutNd(Module):
+    """The dropout modules' ``p`` (checked to lie in ``[0, 1]``) and ``inplace``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """In training mode, zero elements with probability ``p`` and scale the rest by
     ``1 / (1 - p)``; in evaluation mode, pass the input through. With ``inplace=True`` the
     input is overwritten.
@@ -786,18 +808,193 @@ class Dropout(Module):
     tensor([1., 1., 1.])
     """
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training, self.inplace)
 
+
+class Dropout1d(_DropoutNd):
+    """Channel-wise dropout for signals: in training mode, zero each channel
+    ``input[n, c, :]`` with probability ``p`` and scale the rest by ``1 / (1 - p)``; in
+    evaluation mode, pass the values through (:func:`tapegrad.nn.functional.dropout1d`).
+
+    Parameters
+    ----------
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    inplace : bool
+        Overwrite the input.
+
+    Examples
+    --------
+    >>> drop = tg.nn.Dropout1d(p=0.5)
+    >>> drop
+    Dropout1d(p=0.5, inplace=False)
+    >>> tg.manual_seed(0)
+    >>> drop(tg.ones(1, 4, 2))
+    tensor([[[2., 2.],
+             [0., 0.],
+             [0., 0.],
+             [0., 0.]]])
+    >>> drop.eval()(tg.ones(4, 2)).shape
+    (4, 2)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Channel-wise dropout for images: in training mode, zero each channel
+    ``input[n, c, :, :]`` with probability ``p`` and scale the rest by ``1 / (1 - p)``; in
+    evaluation mode, pass the input through (:func:`tapegrad.nn.functional.dropout2d`).
+
+    Parameters
+    ----------
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    inplace : bool
+        Overwrite the input.
+
+    Examples
+    --------
+    >>> drop = tg.nn.Dropout2d(p=0.25)
+    >>> drop
+    Dropout2d(p=0.25, inplace=False)
+    >>> tg.manual_seed(0)
+    >>> y = drop(tg.ones(2, 3, 4, 4))
+    >>> sorted(set(y.flatten().tolist())), bool((y == y[:, :, :1, :1]).all())
+    ([0.0, 1.3333333730697632], True)
+    >>> drop.eval()(tg.ones(1, 1, 1, 2))
+    tensor([[[[1., 1.]]]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel-wise dropout for volumes: in training mode, zero each channel
+    ``input[n, c, :, :, :]`` with probability ``p`` and scale the rest by ``1 / (1 - p)``; in
+    evaluation mode, pass the values through (:func:`tapegrad.nn.functional.dropout3d`).
+
+    Parameters
+    ----------
+    p : float
+        The probability that a channel is zeroed, in ``[0, 1]``.
+    inplace : bool
+        Overwrite the input.
+
+    Examples
+    --------
+    >>> drop = tg.nn.Dropout3d()
+    >>> drop
+    Dropout3d(p=0.5, inplace=False)
+    >>> tg.manual_seed(0)
+    >>> drop(tg.ones(1, 6, 2, 2, 2)).sum(dim=(2, 3, 4))
+    tensor([[16.,  0.,  0.,  0., 16., 16.]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks (:func:`tapegrad.nn.functional.alpha_dropout`): in training
+    mode, dropped elements take SELU's negative saturation and an affine correction keeps
+    zero mean and unit variance; in evaluation mode, the input passes through. As in
+    PyTorch, ``inplace`` is stored and shown but the input is never overwritten.
+
+    Parameters
+    ----------
+    p : float
+        The probability that an element is dropped, in ``[0, 1]``.
+    inplace : bool
+        Kept for PyTorch's signature and repr.
+
+    Examples
+    --------
+    >>> drop = tg.nn.AlphaDropout(p=0.2)
+    >>> drop
+    AlphaDropout(p=0.2, inplace=False)
+    >>> tg.manual_seed(0)
+    >>> y = drop(tg.randn(100_000))
+    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
+    (0.0, 1.0)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Channel-wise alpha dropout (:func:`tapegrad.nn.functional.feature_alpha_dropout`):
+    in training mode, whole channels ``input[n, c]`` are dropped to SELU's negative
+    saturation before the affine correction; in evaluation mode, the input passes through.
+    As in PyTorch, ``inplace`` is stored and shown but the input is never overwritten.
+
+    Parameters
+    ----------
+    p : float
+        The probability that a channel is dropped, in ``[0, 1]``.
+    inplace : bool
+        Kept for PyTorch's signature and repr.
+
+    Examples
+    --------
+    >>> drop = tg.nn.FeatureAlphaDropout(p=0.5)
+    >>> drop
+    FeatureAlphaDropout(p=0.5, inplace=False)
+    >>> tg.manual_seed(0)
+    >>> drop(tg.zeros(1, 4, 2))
+    tensor([[[ 0.7792,  0.7792],
+             [-0.7792, -0.7792],
+             [-0.7792, -0.7792],
+             [-0.7792, -0.7792]]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training)
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU (:func:`tapegrad.nn.functional.rrelu`): in training mode each
+    element that is not positive is multiplied by a slope drawn uniformly from
+    ``[lower, upper]``; in evaluation mode by ``(lower + upper) / 2``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The range of the slopes.
+    inplace : bool
+        Overwrite the input.
+
+    Examples
+    --------
+    >>> act = tg.nn.RReLU(0.1, 0.3)
+    >>> act
+    RReLU(lower=0.1, upper=0.3)
+    >>> act.eval()(tg.tensor([-1.0, 2.0]))
+    tensor([-0.2000,  2.0000])
+    >>> tg.manual_seed(0)
+    >>> y = act.train()(-tg.ones(1000))
+    >>> bool((y >= -0.3).all() and (y <= -0.1).all())
+    True
+    """
+
+    def __init__(
+        self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
+    ) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
     def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"lower={self.lower}, upper={self.upper}{inplace_str}"
 
 
 def _register_affine(
