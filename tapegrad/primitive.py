@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from sys import getrefcount as _getrefcount
 from types import FunctionType
 from typing import Any
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -272,22 +273,29 @@ def _device_clash(prim: Primitive, arrays: list[Any]) -> RuntimeError:
     )
 
 
-def _share_view(prim: Primitive, base: Any, t: Tensor) -> None:
-    """Give a view the version counter (and base) of the tensor it looks into."""
+def _share_view(prim: Primitive, base: Any, t: Tensor, params: dict[str, Any] | None) -> None:
+    """Give a view the version counter (and base) of the tensor it looks into, and keep how
+    it was made: in-place writes through the view go to its base (see tapegrad.inplace)."""
     ob = getattr(t.data, "base", None)
     bd = base.data
     if ob is not None and (ob is bd or ob is getattr(bd, "base", None)):
         t._version = counter = base._counter()
-        root = base._base
-        t._extra = {"base": base if root is None else root}
-        if t._entry is not None:
-            params = t._entry[PARAMS]
+        be = base._extra
+        root = be.get("base", base) if be else base
+        if t._entry is None:
+            # Not recorded. The last item says whether the base required grad: then the view
+            # was made under no_grad.
+            made = be.get("view") if be else None
+            if made is None:
+                t._extra = {"base": root, "view": (base, prim, params, base._slot is not None)}
+            else:
+                # A view of such a view holds it weakly, so that views of views made in a loop
+                # do not hold on to each other (one gone, the view is found in the storage).
+                t._extra = {"base": root, "view": (_weakref(base), prim, params, made[3])}
+        else:
             # How to remake this view from its base, and the base's version it reflects: an
             # in-place change to the base (or another view of it) makes the view's graph stale.
-            t._extra["replay"] = (base, prim, params, counter[0])
-            if prim.name == "getitem":
-                # Where in-place writes to this view go (see tapegrad.inplace).
-                t._extra["view_of"] = (base, params["index"])
+            t._extra = {"base": root, "replay": (base, prim, params, counter[0])}
 
 
 #: The node PyTorch shows for a view remade after an in-place change of its storage.
@@ -300,7 +308,8 @@ def refresh_view(t: Tensor) -> None:
     The view's values are already current (it shares the storage); its tape entry must then
     be remade from the base's current value, or gradients would flow through the old one.
     """
-    replay = t._extra.get("replay")
+    extra = t._extra
+    replay = extra.get("replay")
     if replay is None:
         return
     base, prim, params, version = replay
@@ -311,13 +320,14 @@ def refresh_view(t: Tensor) -> None:
     recording = tape.grad_enabled
     tape.grad_enabled = True  # (also when asked for ``grad_fn`` under ``no_grad``)
     try:
-        # PyTorch too remakes such a view's node, as ``AsStridedBackward0``.
-        fresh = show_as(bind(prim, (base,), params), REMADE_VIEW, base)
+        # PyTorch too remakes such a view's node, as ``AsStridedBackward0`` of the tensor that
+        # owns the storage (a base that is itself a stale view is remade on the way).
+        fresh = show_as(bind(prim, (base,), params), REMADE_VIEW, extra["base"])
     finally:
         tape.grad_enabled = recording
     t._slot = fresh._slot
     t._entry = fresh._entry
-    t._extra["replay"] = (base, prim, params, now)
+    extra["replay"] = (base, prim, params, now)
 
 
 def _specialise(body: Any, defaults: tuple[Any, ...], name: str, doc: str) -> Any:
@@ -389,7 +399,7 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
         t.data = out
         t._slot = t._entry = t._version = t._extra = None
         if prim.view:
-            _share_view(prim, x, t)
+            _share_view(prim, x, t, params)
         return t
     if x._extra is not None and "replay" in x._extra:
         refresh_view(x)
@@ -418,7 +428,7 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
     t._version = None
     t._extra = None
     if prim.view:
-        _share_view(prim, x, t)
+        _share_view(prim, x, t, params)
     if save_in:
         c = x._version
         if c is None:
@@ -707,15 +717,22 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
         return out
     if not tracked or not _state.tape.grad_enabled or prim.vjp is None:
         if nout == 1:
-            return _view_or_new(prim, args, out, None, None)
-        return tuple(_view_or_new(prim, args, o, None, None) for o in out)
+            return _view_or_new(prim, args, out, None, None, params)
+        return tuple(_view_or_new(prim, args, o, None, None, params) for o in out)
     return _record(prim, args, raws, out, params, tracked)
 
 
-def _view_or_new(prim: Primitive, args: Sequence[Any], out: Any, slot: Any, entry: Any) -> Tensor:
+def _view_or_new(
+    prim: Primitive,
+    args: Sequence[Any],
+    out: Any,
+    slot: Any,
+    entry: Any,
+    params: dict[str, Any] | None = None,
+) -> Tensor:
     t = _new(out, slot, entry)
     if prim.view and isinstance(args[0], Tensor):
-        _share_view(prim, args[0], t)
+        _share_view(prim, args[0], t, params if entry is None else entry[PARAMS])
     return t
 
 

@@ -602,7 +602,10 @@ class Tensor:
         """Fill with zeros in place (``ZeroBackward0`` when recorded)."""
         from .ops.shape import fill
 
-        return self._inplace(lambda s: fill(s, 0, name="ZeroBackward0"))
+        # (PyTorch fills views whose elements share memory too: they all get the same value.)
+        return _inplace.apply_inplace(
+            self, lambda s: fill(s, 0, name="ZeroBackward0"), overlap_ok=True
+        )
 
     def fill_(self, value: Any) -> Tensor:
         """Fill with ``value`` in place (``FillBackward2`` when recorded)."""
@@ -610,7 +613,9 @@ class Tensor:
 
         if isinstance(value, Tensor):
             return self._inplace(copy_from, value)
-        return self._inplace(lambda s: fill(s, value, name="FillBackward2"))
+        return _inplace.apply_inplace(
+            self, lambda s: fill(s, value, name="FillBackward2"), overlap_ok=True
+        )
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast, cast) into this tensor in place (``CopyBackwards``)."""
@@ -672,7 +677,11 @@ def _numpy_dispatch() -> Any:
 
 
 def _needs_record(t: Tensor, other: Any) -> bool:
-    return t._slot is not None or (isinstance(other, Tensor) and other._slot is not None)
+    if t._slot is not None or (isinstance(other, Tensor) and other._slot is not None):
+        return True
+    # A view made without recording, of a tensor that requires grad now (see tapegrad.inplace).
+    extra = t._extra
+    return extra is not None and "view" in extra and extra["base"]._slot is not None
 
 
 def dtype_title(dtype: Any) -> str:
