@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from graphs import node_tree
 
 import tapegrad as tg
 from tapegrad import nn
@@ -58,15 +59,6 @@ RANKS = {
 }
 
 
-def _tree(node: Any, depth: int) -> Any:
-    """A backward node's name and, ``depth`` levels down, its next functions' names."""
-    if node is None:
-        return None
-    if depth == 0:
-        return node.name()
-    return (node.name(), tuple(_tree(n, depth - 1) for n, _ in node.next_functions))
-
-
 def _shape(rank: int) -> tuple[int, ...]:
     return (2, 3, 4, 2, 3)[:rank]
 
@@ -102,7 +94,7 @@ def test_rrelu_eval_matches_torch(bounds: tuple[float, ...], dtype: Any) -> None
     want = TF.rrelu(y, *bounds)
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
-    assert _tree(got.grad_fn, 2) == _tree(want.grad_fn, 2)
+    assert node_tree(got.grad_fn, 2) == node_tree(want.grad_fn, 2)
     assert got.grad_fn.name() == "RreluWithNoiseBackward0"
     v = RNG.standard_normal(value.shape).astype(dtype)
     (got * tg.tensor(v)).sum().backward()
@@ -121,7 +113,7 @@ def test_rrelu_in_place_nodes_match_torch(how: str, training: bool) -> None:
         got = F.rrelu(h, 0.1, 0.3, training, inplace=True)
         want = TF.rrelu(k, 0.1, 0.3, training, inplace=True)
     assert got is h and want is k
-    assert _tree(got.grad_fn, 3) == _tree(want.grad_fn, 3)
+    assert node_tree(got.grad_fn, 3) == node_tree(want.grad_fn, 3)
     assert got.grad_fn.name() == "RreluWithNoiseBackward1"
     if not training:
         np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
@@ -169,7 +161,7 @@ def test_rrelu_module_repr_and_eval_match_torch(args: tuple[Any, ...]) -> None:
     a, b, h, k = _pair(np.concatenate([EDGES, RNG.standard_normal(5)]), nonleaf=True)
     got, want = ours(h), theirs(k)
     np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
-    assert _tree(got.grad_fn, 2) == _tree(want.grad_fn, 2)
+    assert node_tree(got.grad_fn, 2) == node_tree(want.grad_fn, 2)
     assert (got is h) == (want is k)
     got.sum().backward()
     want.sum().backward()
@@ -248,7 +240,7 @@ def test_rrelu_training_with_equal_bounds_matches_torch() -> None:
     got = F.rrelu(x, 0.3, 0.3, training=True)
     want = TF.rrelu(y, 0.3, 0.3, training=True)
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-15)
-    assert _tree(got.grad_fn, 2) == _tree(want.grad_fn, 2)
+    assert node_tree(got.grad_fn, 2) == node_tree(want.grad_fn, 2)
     got.sum().backward()
     want.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-15)
@@ -371,7 +363,7 @@ def test_dropout_identity_matches_torch(name: str, rank: int, setting: str, nonl
     np.testing.assert_array_equal(got.detach().numpy(), value)
     np.testing.assert_array_equal(want.detach().numpy(), value)
     assert (got is x) == (want is y)
-    assert _tree(got.grad_fn, 3) == _tree(want.grad_fn, 3)
+    assert node_tree(got.grad_fn, 3) == node_tree(want.grad_fn, 3)
     v = RNG.standard_normal(value.shape)
     (got * tg.tensor(v)).sum().backward()
     (want * torch.tensor(v)).sum().backward()
@@ -387,7 +379,7 @@ def test_dropout_p1_matches_torch(name: str, rank: int, nonleaf: bool) -> None:
     want = getattr(TF, name)(y, 1.0, True)
     np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
     assert not got.detach().numpy().any()
-    assert _tree(got.grad_fn, 3) == _tree(want.grad_fn, 3)
+    assert node_tree(got.grad_fn, 3) == node_tree(want.grad_fn, 3)
     got.sum().backward()
     want.sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
@@ -405,7 +397,7 @@ def test_dropout_training_nodes_match_torch(
     want = getattr(TF, name)(y, 0.3, True)
     assert tuple(got.shape) == tuple(want.shape)
     assert got.requires_grad == want.requires_grad
-    assert _tree(got.grad_fn, 3) == _tree(want.grad_fn, 3)
+    assert node_tree(got.grad_fn, 3) == node_tree(want.grad_fn, 3)
 
 
 @pytest.mark.parametrize(("name", "rank"), _cases())
@@ -420,7 +412,7 @@ def test_dropout_in_place_nodes_match_torch(name: str, rank: int, setting: str) 
     want = getattr(TF, name)(k, p, training, inplace=True)
     assert got is h and want is k
     assert tuple(h.shape) == value.shape
-    assert _tree(got.grad_fn, 3) == _tree(want.grad_fn, 3)
+    assert node_tree(got.grad_fn, 3) == node_tree(want.grad_fn, 3)
     if setting != "train":
         np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
         got.sum().backward()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from graphs import node_names
 
 import tapegrad as tg
 import tapegrad.nn.functional as tgF
@@ -78,16 +79,6 @@ CASES: dict[str, Callable[..., Any]] = {
 }
 
 
-def _node_names(node: Any) -> tuple[str, list[str | None]]:
-    def name(n: Any) -> str | None:
-        if n is None:
-            return None
-        text = n.name()
-        return "AccumulateGrad" if text == "torch::autograd::AccumulateGrad" else text
-
-    return name(node), [name(n) for n, _ in node.next_functions]
-
-
 def _run(lib: Any, functional: Any, program: Callable[..., Any]) -> tuple[Any, list[Any]]:
     leaves = [lib.tensor(a.copy(), requires_grad=True) for a in (X, Y, Z)]
     return program(lib, functional, *leaves), leaves
@@ -98,7 +89,7 @@ def _run(lib: Any, functional: Any, program: Callable[..., Any]) -> tuple[Any, l
 def test_composites_show_pytorchs_backward_node(name: str) -> None:
     ours, our_leaves = _run(tg, tgF, CASES[name])
     theirs, their_leaves = _run(torch, F, CASES[name])
-    assert _node_names(ours.grad_fn) == _node_names(theirs.grad_fn)
+    assert node_names(ours.grad_fn) == node_names(theirs.grad_fn)
     assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
     assert repr(ours.grad_fn).startswith(f"<{type(theirs.grad_fn).__name__} object at 0x")
     assert f"grad_fn=<{type(theirs.grad_fn).__name__}>" in repr(ours)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from graphs import node_names
 
 import tapegrad as tg
 from tapegrad.nn import functional as F
@@ -110,16 +111,6 @@ TORCH_NAMES = {
 GRAD_RTOL = {"hardsigmoid": 1e-7, "Hardsigmoid": 1e-7}
 
 
-def _node_names(node: Any) -> tuple[str | None, list[str | None]]:
-    def name(n: Any) -> str | None:
-        if n is None:
-            return None
-        text = n.name()
-        return "AccumulateGrad" if text == "torch::autograd::AccumulateGrad" else text
-
-    return name(node), [name(n) for n, _ in node.next_functions]
-
-
 def _in_place(lib: Any, fn: Callable[[Any], Any], values: np.ndarray) -> tuple[Any, Any]:
     """``fn`` applied in place to a non-leaf ``x * 1``; returns the leaf and the non-leaf."""
     x = lib.tensor(values.copy(), requires_grad=True)
@@ -134,7 +125,7 @@ def test_inplace_forms_show_pytorchs_node(name: str) -> None:
     ours_fn, theirs_fn = INPLACE[name]
     x, h = _in_place(tg, ours_fn, KINKS)
     tx, th = _in_place(torch, theirs_fn, KINKS)
-    assert _node_names(h.grad_fn) == _node_names(th.grad_fn)
+    assert node_names(h.grad_fn) == node_names(th.grad_fn)
     assert type(h.grad_fn).__name__ == type(th.grad_fn).__name__
     assert f"grad_fn=<{th.grad_fn.name()}>" in repr(h)
     base = name.split("_")[0] if not name.startswith("leaky") else "leaky_relu"
@@ -154,7 +145,7 @@ def test_out_of_place_forms_keep_their_names(name: str) -> None:
     th = torch.tensor(KINKS, requires_grad=True) * 1.0
     got, want = getattr(F, name)(h, *args), getattr(TF, name)(th, *args)
     assert got is not h and want is not th
-    assert _node_names(got.grad_fn) == _node_names(want.grad_fn)
+    assert node_names(got.grad_fn) == node_names(want.grad_fn)
     assert h.grad_fn.name() == th.grad_fn.name() == "MulBackward0"
 
 
@@ -186,7 +177,7 @@ def test_modules_with_inplace_show_pytorchs_node(name: str, args: tuple[Any, ...
     theirs = getattr(TNN, name)(*args, inplace=True)
     x, h = _in_place(tg, ours, KINKS)
     tx, th = _in_place(torch, theirs, KINKS)
-    assert _node_names(h.grad_fn) == _node_names(th.grad_fn)
+    assert node_names(h.grad_fn) == node_names(th.grad_fn)
     v = RNG.standard_normal(KINKS.shape)
     h.backward(tg.tensor(v))
     th.backward(torch.tensor(v))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from graphs import node_tree
 
 import tapegrad as tg
 from tapegrad import nn
@@ -26,14 +27,6 @@ pytestmark = pytest.mark.torch
 
 IN, OUT = 4, 3
 SHAPES = [(IN,), (5, IN), (2, 5, IN), (2, 3, 2, IN), (0, 5, IN)]
-
-
-def _tree(node: Any, depth: int) -> Any:
-    if node is None:
-        return None
-    if depth == 0:
-        return node.name()
-    return (node.name(), tuple(_tree(n, depth - 1) for n, _ in node.next_functions))
 
 
 def _grads_cases() -> list[tuple[bool, tuple[bool, bool, bool]]]:
@@ -67,7 +60,7 @@ def test_linear_nodes_values_and_grads_match_torch(
     assert tuple(got.shape) == tuple(want.shape)
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-13, atol=1e-13)
     assert got.requires_grad == want.requires_grad
-    assert _tree(got.grad_fn, 2) == _tree(want.grad_fn, 2)
+    assert node_tree(got.grad_fn, 2) == node_tree(want.grad_fn, 2)
     if not want.requires_grad:
         return
     v = rng.standard_normal(tuple(want.shape))
@@ -106,7 +99,7 @@ def test_linear_node_names(shape: tuple[int, ...], bias: bool, expected: Any) ->
     b = tg.zeros(OUT, requires_grad=True) if bias else None
     out = F.linear(x, w, b)
     np.testing.assert_array_equal(out.detach().numpy(), np.full(shape[:-1] + (OUT,), float(IN)))
-    assert _tree(out.grad_fn, 1) == expected
+    assert node_tree(out.grad_fn, 1) == expected
 
 
 def test_linear_inner_nodes_lead_to_the_arguments() -> None:
@@ -135,7 +128,7 @@ def test_linear_module_matches_torch(shape: tuple[int, ...], bias: bool) -> None
     x, y = tg.tensor(xv, requires_grad=True), torch.tensor(xv, requires_grad=True)
     got, want = ours(x), theirs(y)
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-13, atol=1e-13)
-    assert _tree(got.grad_fn, 2) == _tree(want.grad_fn, 2)
+    assert node_tree(got.grad_fn, 2) == node_tree(want.grad_fn, 2)
     got.sum().backward()
     want.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from graphs import node_tree
 
 import tapegrad as tg
 import tapegrad.nn.functional as tgF
@@ -39,15 +40,6 @@ def _close(ours: Any, theirs: Any) -> None:
     np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
-def _tree(node: Any, depth: int) -> Any:
-    """Names of ``node`` and of its ``next_functions``, ``depth`` levels down."""
-    if node is None:
-        return None
-    if depth == 0:
-        return node.name()
-    return (node.name(), tuple(_tree(f, depth - 1) for f, _ in node.next_functions))
-
-
 def _leaves(arrays: list[np.ndarray | None]) -> tuple[list[Any], list[Any]]:
     ours = [None if a is None else tg.tensor(a, requires_grad=True) for a in arrays]
     theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
@@ -63,7 +55,7 @@ def _compare(
     ours = program(tgF, *ours_in)
     theirs = program(F, *theirs_in)
     _close(ours, theirs)
-    assert _tree(ours.grad_fn, depth) == _tree(theirs.grad_fn, depth)
+    assert node_tree(ours.grad_fn, depth) == node_tree(theirs.grad_fn, depth)
     cot = RNG.standard_normal(tuple(theirs.shape))
     ours.backward(tg.tensor(cot))
     theirs.backward(torch.tensor(cot))
@@ -116,7 +108,7 @@ def test_instance_norm_running_stats(use_input_stats: bool) -> None:
     ours = tgF.instance_norm(ours_in[0], *ours_rs, *ours_in[1:], use_input_stats, 0.3, 1e-4)
     theirs = F.instance_norm(theirs_in[0], *theirs_rs, *theirs_in[1:], use_input_stats, 0.3, 1e-4)
     _close(ours, theirs)
-    assert _tree(ours.grad_fn, 3) == _tree(theirs.grad_fn, 3)
+    assert node_tree(ours.grad_fn, 3) == node_tree(theirs.grad_fn, 3)
     for a, b in zip(ours_rs, theirs_rs):
         _close(a, b)
     ours.sum().backward()
@@ -152,7 +144,7 @@ def test_norm_nodes_for_inputs_without_grad() -> None:
         ),
     ]
     for ours, theirs in pairs:
-        assert _tree(ours.grad_fn, 3) == _tree(theirs.grad_fn, 3)
+        assert node_tree(ours.grad_fn, 3) == node_tree(theirs.grad_fn, 3)
 
 
 @pytest.mark.parametrize(
@@ -248,7 +240,7 @@ def test_module_repr_names_and_forward(
     xo, xt = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
     _close(yo, yt)
-    assert _tree(yo.grad_fn, 3) == _tree(yt.grad_fn, 3)
+    assert node_tree(yo.grad_fn, 3) == node_tree(yt.grad_fn, 3)
     yo.sum().backward()
     yt.sum().backward()
     _close(xo.grad, xt.grad)
@@ -279,7 +271,7 @@ def test_instance_norm_tracks_running_stats(
     xo, xt = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
     _close(yo, yt)
-    assert _tree(yo.grad_fn, 3) == _tree(yt.grad_fn, 3)
+    assert node_tree(yo.grad_fn, 3) == node_tree(yt.grad_fn, 3)
     yo.sum().backward()
     yt.sum().backward()
     _close(xo.grad, xt.grad)
@@ -307,7 +299,7 @@ def test_batch_norm_module_node() -> None:
     ours, theirs = BatchNorm1d(6, dtype=tg.float64), torch.nn.BatchNorm1d(6, dtype=torch.float64)
     x = RNG.standard_normal((4, 6))
     yo, yt = ours(tg.tensor(x, requires_grad=True)), theirs(torch.tensor(x, requires_grad=True))
-    assert _tree(yo.grad_fn, 2) == _tree(yt.grad_fn, 2)
+    assert node_tree(yo.grad_fn, 2) == node_tree(yt.grad_fn, 2)
 
 
 # ------------------------------------------------------------------------------ errors
