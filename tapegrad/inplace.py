@@ -78,7 +78,7 @@ def _is_view(t: Tensor) -> bool:
     return extra is not None and "base" in extra
 
 
-def _follows_base(t: Tensor) -> bool:
+def follows_base(t: Tensor) -> bool:
     """Whether ``t`` is a view made without recording whose storage's owner requires grad
     now: PyTorch then records in-place changes to it as to any view of that tensor."""
     extra = t._extra
@@ -89,7 +89,7 @@ def _recording(t: Tensor, others: tuple[Any, ...]) -> bool:
     return _state.tape.grad_enabled and (
         t._slot is not None
         or any(isinstance(o, Tensor) and o._slot is not None for o in others)
-        or _follows_base(t)
+        or follows_base(t)
     )
 
 
@@ -169,7 +169,7 @@ def apply_inplace(
     check_inplace(t, overlap_ok)
     recording = _recording(t, others)
     if recording and _is_view(t):
-        if _follows_base(t):
+        if follows_base(t):
             _attach(t)
         result = op(t, *others)
         _check_result(t, result.data if isinstance(result, Tensor) else result)
@@ -227,11 +227,15 @@ def _positions(view: Tensor) -> tuple[Tensor, Any]:
         chain.append((prim, params))
         t = base
     else:
-        d = owner.data
-        pos = namespace(d).arange(d.size).reshape(d.shape)
+        pos = _own_positions(owner.data)
     for prim, params in reversed(chain):
         pos = _gather(prim, params, pos)
     return owner, pos
+
+
+def _own_positions(d: Any) -> Any:
+    """The flat position of each element of the array ``d``, in ``d``'s shape."""
+    return namespace(d).arange(d.size).reshape(d.shape)
 
 
 def _address(a: Any) -> int:
@@ -302,7 +306,7 @@ def _attach(view: Tensor) -> None:
     since (another view of it was changed in place by a value that requires grad): remade
     from its base, as PyTorch remakes such a view's node."""
     base, prim, params = _made(view)
-    if base is not None and _follows_base(base):
+    if base is not None and follows_base(base):
         _attach(base)
     _remake(view, base, prim, params)
 
@@ -390,8 +394,7 @@ def _put(base: Tensor, prim: Any, params: Any, value: Any) -> Any:
 
     if prim.name == "getitem":
         return index_put(base, value, params["index"], name="CopySlices")
-    d = base.data
-    return _put_at(base, _gather(prim, params, namespace(d).arange(d.size).reshape(d.shape)), value)
+    return _put_at(base, _gather(prim, params, _own_positions(base.data)), value)
 
 
 def _put_at(base: Tensor, pos: Any, value: Any) -> Any:
@@ -418,7 +421,7 @@ def _put_into_owner(view: Tensor, index: Any, value: Any, links: tuple[Any, ...]
         show_links(r, "CopySlices", (input_link(owner), *links))
     _rebind_owner(owner, r)
     base, prim, params = _made(view)
-    if base is not None and _follows_base(base):
+    if base is not None and follows_base(base):
         _attach(base)
     _remake(view, base, prim, params)
 
@@ -493,7 +496,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         t._bump()
         return
     if _is_view(t):
-        if _follows_base(t):
+        if follows_base(t):
             _attach(t)
         if _straight_to_owner(t):
             # Only the elements at ``index`` are written (they share no memory).
@@ -501,11 +504,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         else:
             _write_through_view(t, index_put(t, value, index, name="CopySlices"))
         return
-    r = index_put(t, value, index, name=_put_name(t, index, value))
-    namespace(t.data).copyto(t.data, r.data)
-    t._bump()
-    t._slot = r._slot
-    t._entry = r._entry
+    _rebind_owner(t, index_put(t, value, index, name=_put_name(t, index, value)))
 
 
 def _put_name(t: Tensor, index: Any, value: Any) -> str:

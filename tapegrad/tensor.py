@@ -679,9 +679,7 @@ def _numpy_dispatch() -> Any:
 def _needs_record(t: Tensor, other: Any) -> bool:
     if t._slot is not None or (isinstance(other, Tensor) and other._slot is not None):
         return True
-    # A view made without recording, of a tensor that requires grad now (see tapegrad.inplace).
-    extra = t._extra
-    return extra is not None and "view" in extra and extra["base"]._slot is not None
+    return _inplace.follows_base(t)
 
 
 def dtype_title(dtype: Any) -> str:

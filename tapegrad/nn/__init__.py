@@ -28,6 +28,7 @@ from .activation import (
     PReLU,
     ReLU,
     ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softmax,
@@ -76,7 +77,6 @@ from .layers import (
     Linear,
     MaxPool1d,
     MaxPool2d,
-    RReLU,
     Unflatten,
 )
 from .loss import (

@@ -1,6 +1,6 @@
 """Layers with parameters or modes: Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
 ConvTranspose2d, pooling (adaptive pooling too), the dropouts (Dropout, Dropout1d, Dropout2d,
-Dropout3d, AlphaDropout, FeatureAlphaDropout), RReLU (random in training mode), LayerNorm,
+Dropout3d, AlphaDropout, FeatureAlphaDropout), LayerNorm,
 GroupNorm, BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d, Embedding, Identity,
 Flatten, Unflatten.
 
@@ -49,7 +49,6 @@ __all__ = [
     "Dropout3d",
     "AlphaDropout",
     "FeatureAlphaDropout",
-    "RReLU",
     "LayerNorm",
     "GroupNorm",
     "BatchNorm1d",
@@ -954,47 +953,6 @@ class FeatureAlphaDropout(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.feature_alpha_dropout(input, self.p, self.training)
-
-
-class RReLU(Module):
-    """Randomized leaky ReLU (:func:`tapegrad.nn.functional.rrelu`): in training mode each
-    element that is not positive is multiplied by a slope drawn uniformly from
-    ``[lower, upper]``; in evaluation mode by ``(lower + upper) / 2``.
-
-    Parameters
-    ----------
-    lower, upper : float
-        The range of the slopes.
-    inplace : bool
-        Overwrite the input.
-
-    Examples
-    --------
-    >>> act = tg.nn.RReLU(0.1, 0.3)
-    >>> act
-    RReLU(lower=0.1, upper=0.3)
-    >>> act.eval()(tg.tensor([-1.0, 2.0]))
-    tensor([-0.2000,  2.0000])
-    >>> tg.manual_seed(0)
-    >>> y = act.train()(-tg.ones(1000))
-    >>> bool((y >= -0.3).all() and (y <= -0.1).all())
-    True
-    """
-
-    def __init__(
-        self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
-    ) -> None:
-        super().__init__()
-        self.lower = lower
-        self.upper = upper
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        inplace_str = ", inplace=True" if self.inplace else ""
-        return f"lower={self.lower}, upper={self.upper}{inplace_str}"
 
 
 def _register_affine(
