@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import Primitive, bind
+from ..primitive import Primitive, bind, bind1
 from ..replay.trace import RECORDING_NUMPY
 from ..tensor import Tensor
 from ._broadcast import unbroadcast
@@ -135,10 +135,24 @@ def _scatter_add(xp: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     return total.reshape(shape).astype(g.dtype)
 
 
+def _getitem_grad(
+    g: Any, x: Any, out: Any, index: Any, shape: Any, basic: bool, name: str | None = None
+) -> Any:
+    if basic and g.__class__ is _NDARRAY:  # a sweep that records nothing: NumPy at once
+        z = np.zeros(shape, dtype=g.dtype)
+        z[index] = g
+        return z
+    return scatter(g, index, shape, basic)
+
+
+def _scatter_grad(g: Any, x: Any, out: Any, index: Any, shape: Any, basic: bool) -> Any:
+    return g[index] if g.__class__ is _NDARRAY else getitem(g, index)
+
+
 GETITEM = Primitive(
     "getitem",
     lambda xp, x, index, shape, basic, name=None: x[index],
-    (lambda g, x, out, index, shape, basic, name=None: scatter(g, index, shape, basic),),
+    (_getitem_grad,),
     lambda t, x, out, index, shape, basic, name=None: getitem(t[0], index),
     uses=((),),
     grad_fn=lambda p: p.get("name") or _index_name(p["index"]),
@@ -147,7 +161,7 @@ GETITEM = Primitive(
 SCATTER = Primitive(
     "scatter",
     _scatter_fwd,
-    (lambda g, x, out, index, shape, basic: getitem(g, index),),
+    (_scatter_grad,),
     lambda t, x, out, index, shape, basic: scatter(t[0], index, shape, basic),
     uses=((),),
     grad_fn="IndexAddBackward0",
@@ -266,7 +280,7 @@ def scatter(g: Any, index: Any, shape: Any, basic: bool) -> Any:
     >>> scatter(np.ones(3), np.array([0, 2, 0]), (4,), False)
     array([2., 0., 1., 0.])
     """
-    return bind(SCATTER, (g,), {"index": index, "shape": tuple(shape), "basic": basic})
+    return bind1(SCATTER, g, {"index": index, "shape": tuple(shape), "basic": basic})
 
 
 def index_put(x: Any, v: Any, index: Any, *, name: str | None = None) -> Any:

@@ -28,7 +28,7 @@ from ..replay.trace import any_true, is_traced
 from ..tensor import Tensor
 from .elementwise import _raw, equal, exp, power, sign, subtract, where
 from .elementwise import abs as _abs
-from .shape import astype, broadcast_to, broadcast_view, reshape, transpose
+from .shape import astype, expand_to, reshape, transpose
 
 __all__ = [
     "sum",
@@ -89,9 +89,7 @@ def _restore(g: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bo
         # Put the reduced axes back as 1s (a full reduction's 0-d cotangent needs none).
         kept = _kept_shape(shape, axes)
         g = g.reshape(kept) if g.__class__ is np.ndarray else reshape(g, kept)
-    if g.__class__ is np.ndarray:
-        return broadcast_view(g, shape)
-    return broadcast_to(g, shape)
+    return expand_to(g, shape)
 
 
 def _sum_name(params: Any) -> str:

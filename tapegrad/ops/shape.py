@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import namespace
-from ..primitive import Primitive, bind
+from ..primitive import Primitive, bind, bind1
 from ..tensor import Tensor
 from ._broadcast import unbroadcast
 from .index import getitem, index_put, scatter
@@ -359,6 +359,22 @@ def broadcast_to(x: Any, shape: Any) -> Any:
             f"[original->remapped]: {in_shape} and requested shape {shape}"
         )
     return bind(BROADCAST_TO, (x,), {"shape": shape, "in_shape": in_shape})
+
+
+def expand_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """:func:`broadcast_to` for an array or tensor ``x`` known to broadcast to the tuple
+    ``shape``: the rules of reductions call it, and skip the checks.
+
+    >>> from tapegrad.ops.shape import expand_to
+    >>> expand_to(np.arange(3.0), (2, 3)).shape
+    (2, 3)
+    """
+    if x.__class__ is np.ndarray:
+        return broadcast_view(x, shape)
+    in_shape = tuple(x.shape)
+    if in_shape == shape:
+        return x
+    return bind1(BROADCAST_TO, x, {"shape": shape, "in_shape": in_shape})
 
 
 def expand_dims(x: Any, axis: Any) -> Any:
