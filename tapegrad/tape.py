@@ -435,11 +435,19 @@ def sweep(
     owned: dict[int, Any] = {}
     if create_graph:
         owned = _NEVER_OWNED
+    # Entries nothing refers to any more (graphs whose results were dropped) are taken off
+    # the tape as the sweep passes them, so later sweeps do not walk them again. Not while
+    # recording: an append may then prune and renumber the tape under the sweep.
+    reap = _EXACT_REFCOUNTS and not create_graph
     for e in reversed(entries):
         outs = e[OUTS]
         if outs is None:
             g = pop(e[SLOT], None)
             if g is None:
+                # (references: the tape, ``entries``, ``e`` and getrefcount's argument)
+                if reap and _getrefcount(e) <= 4:
+                    _reap(e)
+                    swept += 1
                 continue
             if owned:
                 owned.pop(id(g), None)
@@ -450,6 +458,9 @@ def sweep(
         else:
             gs = [pop(s, None) for s in outs]
             if all(x is None for x in gs):
+                if reap and _getrefcount(e) <= 4:
+                    _reap(e)
+                    swept += 1
                 continue
             if e[EXTRA] is not None:
                 gs = [
@@ -533,6 +544,13 @@ def sweep(
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
     return found if wanted is not None else cots
+
+
+def _reap(e: Entry) -> None:
+    """Mark a dead entry for removal, letting go of what it holds at once (the entries it
+    points at may then be dead too when the sweep reaches them)."""
+    e[POS] = _SWEPT
+    e[SRCS] = e[LEAVES] = e[SAVED] = None
 
 
 #: Tapes up to this long are swept from their start; on longer ones a backward first finds

@@ -198,6 +198,25 @@ def test_metric_graphs_are_freed_when_their_tensors_die():
     assert len(tape.entries) == base
 
 
+def test_a_backward_takes_the_dropped_graphs_it_passes_off_the_tape():
+    """Dead entries inside the stretch a backward sweeps go with it, so the next backward
+    does not walk them again; live ones stay, and their graphs still backpropagate."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tape = current_tape()
+    gc.collect()
+    tape.prune()
+    base = len(tape.entries)
+    kept = (x * 5).sum()  # a live graph between the dropped ones
+    for _ in range(10):
+        (x * 2).sum()  # dropped at once: two dead entries each
+    (x * 3).sum().backward()
+    assert len(tape.entries) == base + 2  # ``kept``'s two entries only
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0, 3.0])
+    kept.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 8.0, 8.0])
+    assert len(tape.entries) == base
+
+
 def test_large_residuals_of_dropped_graphs_are_freed_before_the_count_floor():
     """Forward passes on large arrays whose results are dropped: their residuals go once
     ``Tape.PRUNE_BYTES`` of them have been saved, long before ``PRUNE_FLOOR`` entries."""
