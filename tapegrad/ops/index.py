@@ -138,10 +138,8 @@ def _scatter_add(xp: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
 def _getitem_grad(
     g: Any, x: Any, out: Any, index: Any, shape: Any, basic: bool, name: str | None = None
 ) -> Any:
-    if basic and g.__class__ is _NDARRAY:  # a sweep that records nothing: NumPy at once
-        z = np.zeros(shape, dtype=g.dtype)
-        z[index] = g
-        return z
+    if g.__class__ is _NDARRAY:  # a sweep that records nothing: NumPy at once
+        return _scatter_fwd(np, g, index, shape, basic)
     return scatter(g, index, shape, basic)
 
 
