@@ -15,9 +15,10 @@ from .backend import namespace, ones_like
 from .tape import INS, LEAVES, OUTS, SLOT, SRCS, Entry, sweep, tape_holding
 from .tensor import Tensor
 
-__all__ = ["run_backward", "run_grad", "accumulate_grad"]
+__all__ = ["run_backward", "backward_scalar", "run_grad", "accumulate_grad"]
 
 _state = _tape._state
+_NDARRAY = np.ndarray
 
 
 def _seed(t: Tensor, gradient: Any, create_graph: bool, index: int) -> Any:
@@ -79,6 +80,25 @@ def _tape_of(roots: list[tuple[Entry, int, Any]]) -> _tape.Tape:
                 "outputs recorded on different threads' tapes cannot be swept together"
             )
     return tape
+
+
+def backward_scalar(t: Tensor, retain_graph: bool | None) -> None:
+    """``t.backward()`` with no argument but ``retain_graph``: the one-root sweep of every
+    training step, without the bookkeeping of many roots, seeds and ``inputs``."""
+    e = t._entry
+    if e is None:
+        run_backward([t], [None], retain_graph, False)
+        return
+    seed = _seed(t, None, False, 0)
+    k = 0 if e[OUTS] is None else e[OUTS].index(t._slot)
+    tape = tape_holding(e)
+    state = _state.tape
+    prev = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        sweep(tape, [(e, k, seed)], retain_graph=bool(retain_graph), create_graph=False)
+    finally:
+        state.grad_enabled = prev
 
 
 def run_backward(
@@ -209,6 +229,26 @@ def _grad_tensor(g: Any, like: Tensor, aliased: bool, create_graph: bool) -> Ten
 def accumulate_grad(leaf: Tensor, g: Any, create_graph: bool, aliased: bool) -> None:
     """Add ``g`` into ``leaf.grad`` (PyTorch's AccumulateGrad), running the leaf's hooks."""
     extra = leaf._extra
+    if (
+        g.__class__ is _NDARRAY
+        and not create_graph
+        and (
+            extra is None
+            or extra.get("grad") is None
+            and not extra.get("hooks")
+            and "post_hooks" not in extra
+        )
+    ):
+        # The first gradient of a plain leaf (every training step after ``zero_grad``).
+        d = leaf.data
+        if g.dtype is d.dtype and g.shape == d.shape:
+            if aliased or g.base is not None:
+                g = g.copy()
+            if extra is None:
+                leaf._extra = {"grad": Tensor._make(g)}
+            else:
+                extra["grad"] = Tensor._make(g)
+            return
     if extra is not None and extra.get("hooks"):
         g = run_hooks(extra["hooks"], g)
         aliased = True

@@ -25,7 +25,7 @@ import tapegrad as _tapegrad
 
 from . import tape as _tape
 from .backend import namespace
-from .tape import _EXACT_REFCOUNTS, OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_entry, new_slot
+from .tape import _EXACT_REFCOUNTS, OUTS, PARAMS, POS, SAVED, SLOT, VERS, Entry, new_slot
 from .tape import SAVED_HOOKS as _SAVED_HOOKS
 from .tape import pack_saved as _pack_saved
 from .tensor import Tensor, show_as
@@ -131,6 +131,7 @@ class Primitive:
         "graph_inputs",
         "plan1",
         "plan2",
+        "direct2",
         "vjp_into",
         "vjp_unit",
         "large_rules",
@@ -178,6 +179,9 @@ class Primitive:
         # Save plans of the hot paths, by which arguments require grad.
         self.plan1 = self._plan_or_none(1, (1,))
         self.plan2 = self._plan_or_none(2, (1, 2, 3))
+        #: Whether two-argument binds may take ``_bind2``'s path with the general forward
+        #: (a NumPy forward that takes the parameters, no view, no dtype promotion to apply).
+        self.direct2 = nout == 1 and not view and not broadcasting and self.plan2 is not None
 
     def grad_fn_name(self, params: dict[str, Any] | None) -> str:
         """PyTorch's name of the backward node for an entry with these parameters."""
@@ -351,18 +355,6 @@ def binary_op(prim: Primitive, name: str, doc: str) -> Callable[[Any, Any], Any]
     return _specialise(_bind2, (prim, None), name, doc)
 
 
-def _append(e: Entry) -> None:
-    tape = _state.tape
-    entries = tape.entries
-    e[POS] = n = len(entries)
-    entries.append(e)
-    if tape.recorders:
-        for rec in tape.recorders:
-            rec.append(e)
-    if n >= tape.next_prune:
-        tape.prune()
-
-
 def bind1(prim: Primitive, x: Any, params: dict[str, Any] | None = None) -> Any:
     """``bind`` for one argument: the hot path of unary operations."""
     return _bind1(x, prim, params)
@@ -375,7 +367,8 @@ def _bind1(x: Any, prim: Primitive, params: dict[str, Any] | None = None) -> Any
         if x.__class__ is _NDARRAY and params is None and prim.np_fwd is not None:
             out = prim.np_fwd(x)
             return out if out.__class__ is _NDARRAY else _as_array(out, np)
-        return bind(prim, (x,), params)
+        if not isinstance(x, Tensor) or x._batched:
+            return bind(prim, (x,), params)
     d = x.data
     if params is None:
         np_fwd = prim.np_fwd
@@ -475,39 +468,51 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
     # The body of bind2. Operator methods and the functions of binary primitives are this
     # very code with ``prim`` bound as a default argument (see ``binary_op``), which saves a
     # Python call on every operation.
+    # (Tensor subclasses such as Parameter are tensors here too; vmap's batched values are not.)
     if a.__class__ is Tensor:
         ad = a.data
         aslot = a._slot
-    elif isinstance(a, Tensor):
-        if a._batched:
-            return _tapegrad.batching.bind2_batched(prim, a, b, params)
-        return bind(prim, (a, b), params)
-    else:
+        a_tensor = True
+    elif a.__class__ is _NDARRAY or not isinstance(a, Tensor):
         ad = a
         aslot = None
+        a_tensor = False
+    elif a._batched:
+        return _tapegrad.batching.bind2_batched(prim, a, b, params)
+    else:
+        ad = a.data
+        aslot = a._slot
+        a_tensor = True
     if b.__class__ is Tensor:
         bd = b.data
         bslot = b._slot
-    elif isinstance(b, Tensor):
-        if b._batched:
-            return _tapegrad.batching.bind2_batched(prim, a, b, params)
-        return bind(prim, (a, b), params)
-    else:
+        b_tensor = True
+    elif b.__class__ is _NDARRAY or not isinstance(b, Tensor):
         bd = b
         bslot = None
-    np_fwd = prim.np_fwd
-    if (
-        np_fwd is None
-        or (ad.__class__ is not _NDARRAY and ad.__class__ not in _HOST)
-        or (bd.__class__ is not _NDARRAY and bd.__class__ not in _HOST)
+        b_tensor = False
+    elif b._batched:
+        return _tapegrad.batching.bind2_batched(prim, a, b, params)
+    else:
+        bd = b.data
+        bslot = b._slot
+        b_tensor = True
+    if (ad.__class__ is not _NDARRAY and ad.__class__ not in _HOST) or (
+        bd.__class__ is not _NDARRAY and bd.__class__ not in _HOST
     ):
-        return bind(prim, (a, b), params)
-    out = np_fwd(ad, bd)
+        return _bind_any(prim, (a, b), params)
+    np_fwd = prim.np_fwd
+    if np_fwd is not None:
+        out = np_fwd(ad, bd)
+    elif prim.direct2:
+        out = prim.fwd(np, ad, bd) if params is None else prim.fwd(np, ad, bd, **params)
+    else:
+        return _bind_any(prim, (a, b), params)
     if out.__class__ is not _NDARRAY:
         out = _as_array(out, np)
     tape = _state.tape
     if (aslot is None and bslot is None) or not tape.grad_enabled:
-        if a.__class__ is not Tensor and b.__class__ is not Tensor:
+        if not a_tensor and not b_tensor:
             return out
         od = out.dtype
         if (od is _F64 or od is _C128) and not (
@@ -551,10 +556,10 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
     if sa or sb or so:
         e[SAVED] = (ad if sa else None, bd if sb else None, out if so else None)
         vers = ()
-        if sa and a.__class__ is Tensor:
+        if sa and a_tensor:
             c = a._counter()
             vers = ((c, c[0], 0),)
-        if sb and b.__class__ is Tensor:
+        if sb and b_tensor:
             c = b._counter()
             vers += ((c, c[0], 1),)
         if so:
@@ -666,38 +671,47 @@ def bind(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None = N
     Tensors in ``args`` are unwrapped; the result is a tensor if any argument was one, else a
     raw array. ``params`` are static keyword parameters passed to the forward and the rules.
     """
-    if len(args) == 1:
+    nargs = len(args)
+    if nargs == 1:
         x = args[0]
         if prim.nout == 1:
-            if x.__class__ is Tensor and prim.plan1 is not None:
+            if prim.plan1 is not None and (
+                x.__class__ is Tensor or isinstance(x, Tensor) and not x._batched
+            ):
                 return _bind1(x, prim, params)  # the one-tensor hot path (parameters allowed)
             if x.__class__ is _NDARRAY:  # plain NumPy maths (rules in a sweep that records nothing)
                 out = prim.fwd(np, x) if params is None else prim.fwd(np, x, **params)
                 return out if out.__class__ is _NDARRAY else _as_array(out, np)
-    for a in args:
-        if getattr(a, "_batched", False):
-            # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).
-            return _tapegrad.batching.bind_batched(prim, args, params)
+    elif nargs == 2 and prim.direct2 and (prim.np_fwd is None or params is None):
+        return _bind2(args[0], args[1], prim, params)  # (it falls back on ``_bind_any``)
+    return _bind_any(prim, args, params)
+
+
+def _bind_any(prim: Primitive, args: Sequence[Any], params: dict[str, Any] | None) -> Any:
+    """The general body of :func:`bind`: any number of arguments, any array module."""
     raws = []
     tensors = 0
     tracked = 0
     xp_src = None
     first_type = None
     for i, a in enumerate(args):
-        if isinstance(a, Tensor):
+        if a.__class__ is Tensor or isinstance(a, Tensor) and not a._batched:
             d = a.data
             raws.append(d)
             tensors += 1
             if a._slot is not None:
                 tracked |= 1 << i
             if first_type is None:
-                first_type = type(d)
+                first_type = d.__class__
                 xp_src = d
-            elif type(d) is not first_type and (
-                first_type is not _NDARRAY or type(d) is not _NDARRAY
+            elif d.__class__ is not first_type and (
+                first_type is not _NDARRAY or d.__class__ is not _NDARRAY
             ):
                 if namespace(d) is not namespace(xp_src):
                     raise _device_clash(prim, [r for r in raws if hasattr(r, "shape")])
+        elif getattr(a, "_batched", False):
+            # A value inside vmap: its primitive's batching rule applies (tapegrad.batching).
+            return _tapegrad.batching.bind_batched(prim, args, params)
         else:
             raws.append(a)
             if xp_src is None and hasattr(a, "shape"):
@@ -749,19 +763,20 @@ def _record(
     srcs = []
     leaves = None
     for a in args:
-        if isinstance(a, Tensor) and a._extra is not None and "replay" in a._extra:
-            refresh_view(a)
-        if isinstance(a, Tensor) and a._slot is not None:
-            ins.append(a._slot)
-            src = a._entry
-            srcs.append(src)
-            if src is None:
-                if leaves is None:
-                    leaves = []
-                leaves.append((a._slot, a))
-        else:
-            ins.append(None)
-            srcs.append(None)
+        if isinstance(a, Tensor):
+            extra = a._extra
+            if extra is not None and "replay" in extra:
+                refresh_view(a)
+            slot = a._slot
+            if slot is not None:
+                ins.append(slot)
+                src = a._entry
+                srcs.append(src)
+                if src is None:
+                    leaves = ((slot, a),) if leaves is None else (*leaves, (slot, a))
+                continue
+        ins.append(None)
+        srcs.append(None)
     bshapes = None
     if prim.broadcasting:
         # Only shapes of differentiated inputs that differ from the output's need un-broadcasting.
@@ -770,36 +785,35 @@ def _record(
             if tracked >> i & 1 and raws[i].shape != oshape:
                 bshapes = tuple(getattr(r, "shape", ()) for r in raws)
                 break
-    e = new_entry(
-        prim,
-        tuple(ins),
-        tuple(srcs),
-        tuple(leaves) if leaves is not None else None,
-        0,
-        None,
-        None,
-        (),
-        params,
-        bshapes,
-    )
+    e = [prim, tuple(ins), tuple(srcs), leaves, 0, None, None, (), params, bshapes, 0, None]
     if prim.nout == 1:
-        e[SLOT] = new_slot()
-        result = _view_or_new(prim, args, out, e[SLOT], e)
-        out_versions = ((result._counter(), 0, n),)
+        e[SLOT] = slot = _next_slot()
+        result = _new(out, slot, e)
+        if prim.view and isinstance(args[0], Tensor):
+            _share_view(prim, args[0], result, params)
+        outputs: tuple[Any, ...] = (result,)
     else:
-        slots = tuple(new_slot() for _ in out)
+        slots = tuple(_next_slot() for _ in out)
         e[SLOT] = slots[0]
         e[OUTS] = slots
         result = tuple(_view_or_new(prim, args, o, s, e) for o, s in zip(out, slots))
-        out_versions = tuple((r._counter(), 0, n) for r in result)
+        outputs = result
 
-    plan = prim.save_plan(n, tracked) if not _state.tape.save_all else _SAVE_ALL[n]
-    if any(plan):
+    tape = _state.tape
+    if tape.save_all:
+        plan = _SAVE_ALL[n]
+    else:
+        plan = prim._plans.get((n, tracked)) or prim.save_plan(n, tracked)
+    if True in plan:
         vers = []
         saved = []
+        large = 0
         for i in range(n):
             if plan[i]:
-                saved.append(raws[i])
+                r = raws[i]
+                saved.append(r)
+                if getattr(r, "size", 0) >= _LARGE:
+                    large += r.nbytes
                 a = args[i]
                 if isinstance(a, Tensor):
                     c = a._counter()
@@ -808,15 +822,22 @@ def _record(
                 saved.append(None)
         if plan[n]:
             saved.append(out)
-            vers.extend(out_versions)
+            for r in outputs:
+                vers.append((r._counter(), 0, n))
+            for r in out if prim.nout != 1 else (out,):
+                if getattr(r, "size", 0) >= _LARGE:
+                    large += r.nbytes
         else:
             saved.append(None)
         e[SAVED] = tuple(saved)
         e[VERS] = tuple(vers)
-        large = sum(v.nbytes for v in saved if getattr(v, "size", 0) >= _LARGE)
         if large:
-            _state.tape.note_saved(large)
+            tape.note_saved(large)
         if _SAVED_HOOKS[0]:
             e[SAVED] = _pack_saved(e[SAVED])
-    _append(e)
+    entries = tape.entries
+    e[POS] = size = len(entries)
+    entries.append(e)
+    if tape.recorders or size >= tape.next_prune:
+        _after_append(tape, e)
     return result

@@ -184,9 +184,9 @@ class Tape:
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
         self.large_saved = 0
 
-    def drop_swept(self, lo: int, hi: int) -> None:
-        """Take the entries a sweep consumed (marked ``pos == _SWEPT``) in ``[lo, hi]`` off
-        the list.
+    def drop_swept(self, lo: int, hi: int, count: int) -> None:
+        """Take the ``count`` entries a sweep consumed (marked ``pos == _SWEPT``) in
+        ``[lo, hi]`` off the list.
 
         Backward without ``retain_graph`` frees the graph it swept, as PyTorch does; dropping
         its entries keeps later sweeps from walking past them. Entries after ``hi`` move
@@ -194,6 +194,9 @@ class Tape:
         everything recorded later): :meth:`position` finds them from their old position.
         """
         entries = self.entries
+        if count == hi + 1 - lo:  # the whole stretch was swept (a training step's graph)
+            del entries[lo : hi + 1]
+            return
         kept = [e for e in entries[lo : hi + 1] if e is not None and e[POS] != _SWEPT]
         for i, e in enumerate(kept, lo):
             e[POS] = i
@@ -526,7 +529,7 @@ def sweep(
         g = saved = gk = prev = acc = None
 
     if swept:
-        tape.drop_swept(lo, hi)
+        tape.drop_swept(lo, hi, swept)
     # What is left are cotangents of values made before the slice: leaves, or wanted inputs.
     if wanted is not None:
         for s in wanted:
@@ -534,12 +537,13 @@ def sweep(
                 found[s] = cots[s]
     if accumulate:
         owned = None  # its sums are leaves' cotangents now: ``cots`` alone holds them
+        deliver = _tapegrad.engine.accumulate_grad
         for s in cots:
             leaf = leaf_map.get(s)
             if leaf is not None:
                 g = cots[s]
-                aliased = _shared(g, passed_through)
-                _deliver_to_leaf(leaf, g, create_graph, aliased)
+                aliased = _shared(g, passed_through)  # (before ``g`` is on the call's stack)
+                deliver(leaf, g, create_graph, aliased)
             elif wanted is None:
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
@@ -737,10 +741,6 @@ def _apply_output_extras(
     if ref is not None:
         deliver_retained(ref, g)
     return g
-
-
-def _deliver_to_leaf(leaf: Any, g: Any, create_graph: bool, aliased: bool) -> None:
-    _tapegrad.engine.accumulate_grad(leaf, g, create_graph, aliased)
 
 
 def pack_saved(saved: tuple[Any, ...]) -> tuple[Any, ...]:

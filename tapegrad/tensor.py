@@ -224,7 +224,8 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """Accumulated gradient of a leaf (or of a non-leaf after :meth:`retain_grad`)."""
-        g = self._grad
+        extra = self._extra
+        g = extra.get("grad") if extra else None
         if g is None and self._entry is not None and not self.retains_grad:
             warnings.warn(NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return g
@@ -247,7 +248,11 @@ class Tensor:
                     f"assigned grad has data of a different type: {format_dtype(value.dtype)} "
                     f"vs {format_dtype(self.dtype)}"
                 )
-        self._grad = value
+        extra = self._extra
+        if extra is not None:
+            extra["grad"] = value
+        elif value is not None:
+            self._extra = {"grad": value}
 
     @property
     def retains_grad(self) -> bool:
@@ -353,7 +358,10 @@ class Tensor:
         >>> x.grad
         tensor([2., 0., 6.])
         """
-        _engine.run_backward([self], [gradient], retain_graph, create_graph, inputs)
+        if gradient is None and not create_graph and inputs is None and self._slot is not None:
+            _engine.backward_scalar(self, retain_graph)
+        else:
+            _engine.run_backward([self], [gradient], retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ array attributes
 
@@ -649,16 +657,16 @@ class Tensor:
         return self._inplace(lambda s: s.clamp(min, max))
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
+        return self if _plain_inplace(self, _np_add, other) else self.add_(other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
+        return self if _plain_inplace(self, _np_subtract, other) else self.sub_(other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
+        return self if _plain_inplace(self, _np_multiply, other) else self.mul_(other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
+        return self if _plain_inplace(self, _np_true_divide, other) else self.div_(other)
 
     def __ipow__(self, other: Any) -> Tensor:
         return self.pow_(other)
@@ -674,6 +682,51 @@ def _numpy_dispatch() -> Any:
     if module is None:
         from .numpy import _dispatch as module
     return module
+
+
+def _plain_inplace(t: Tensor, ufunc: Any, other: Any) -> bool:
+    """``t op= other`` as one NumPy call when nothing is recorded and nothing can go wrong
+    that the general path reports: a non-boolean NumPy tensor that is not a view, and a
+    Python number or such a tensor. (An optimiser's update under ``no_grad``.) Returns
+    whether it did."""
+    d = t.data
+    if d.__class__ is not _NDARRAY or d.dtype is _BOOL or t._batched:
+        return False
+    extra = t._extra
+    if extra is not None and "base" in extra:
+        return False
+    oc = other.__class__
+    if oc is Tensor:
+        o = other.data
+        if o.__class__ is not _NDARRAY or o.dtype is _BOOL:
+            return False
+        if _state.tape.grad_enabled and (t._slot is not None or other._slot is not None):
+            return False
+    elif oc is float or oc is int:
+        o = other
+        if _state.tape.grad_enabled and t._slot is not None:
+            return False
+    else:
+        return False
+    try:
+        ufunc(d, o, d)
+    except (TypeError, ValueError):
+        return False  # (raised before writing; the general path says why)
+    v = t._version
+    if v is None:
+        t._version = [1]
+    else:
+        v[0] += 1
+    return True
+
+
+_NDARRAY = np.ndarray
+_np_add, _np_subtract, _np_multiply, _np_true_divide = (
+    np.add,
+    np.subtract,
+    np.multiply,
+    np.true_divide,
+)
 
 
 def _needs_record(t: Tensor, other: Any) -> bool:

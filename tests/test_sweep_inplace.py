@@ -136,13 +136,13 @@ def test_a_leaf_adopts_the_sweeps_own_array_and_shares_with_nobody(monkeypatch):
     import tapegrad.engine as engine
 
     aliased = []
-    plain = engine._grad_tensor
+    plain = engine.accumulate_grad
 
-    def spy(g, like, shared, create_graph):
+    def spy(leaf, g, create_graph, shared):
         aliased.append(shared)
-        return plain(g, like, shared, create_graph)
+        return plain(leaf, g, create_graph, shared)
 
-    monkeypatch.setattr(engine, "_grad_tensor", spy)
+    monkeypatch.setattr(engine, "accumulate_grad", spy)
     _grads(GRAPHS["large workload"], np.linspace(-2.0, 2.0, N))
     # No copy of the summed cotangent where counts decide; a copy where they cannot tell.
     assert aliased == [not tape_module._EXACT_REFCOUNTS]

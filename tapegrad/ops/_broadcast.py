@@ -26,6 +26,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     shape = tuple(shape)
     if gshape == shape:
         return g
+    if not shape and g.__class__ is _NDARRAY:  # a 0-d input (a bias, a scale): the total
+        return np.asarray(_add_reduce(g, None))
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
@@ -37,8 +39,6 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
             return g.reshape(shape)
         if g.__class__ is not _NDARRAY:
             return g.sum(axis=axes, keepdims=True).reshape(shape)
-        if not shape:  # a 0-d input: a 0-d array of the total
-            return np.asarray(_add_reduce(g, axis=axes))
         g = _add_reduce(g, axis=axes, keepdims=True)  # (``sum`` without its Python layers)
         return g.reshape(shape) if lead else g
     from .reduce import sum as _sum

@@ -303,16 +303,20 @@ def matmul(a: Any, b: Any) -> Any:
     >>> matmul(np.ones((2, 3)), np.arange(3.0))
     array([3., 3.])
     """
-    if a.__class__ is b.__class__ and not hasattr(a, "_slot") and a.ndim > 1 and b.ndim > 1:
-        # Raw matrices (what rules multiply when nothing is recorded): the array's own matmul.
-        if a.shape[-1] != b.shape[-2]:
+    if a.__class__ is b.__class__ and not hasattr(a, "_slot") and a.ndim and b.ndim:
+        # Raw arrays (what rules multiply when nothing is recorded): the array's own matmul.
+        sa, sb = a.shape, b.shape
+        k_b = sb[0] if len(sb) == 1 else sb[-2]
+        if sa[-1] != k_b:
             raise ValueError(
-                f"matmul: mismatch in the contracted dimension: shapes {tuple(a.shape)} and "
-                f"{tuple(b.shape)} ({a.shape[-1]} != {b.shape[-2]})"
+                f"matmul: mismatch in the contracted dimension: shapes {tuple(sa)} and "
+                f"{tuple(sb)} ({sa[-1]} != {k_b})"
             )
-        return a @ b
-    sa = tuple(a.shape) if hasattr(a, "shape") else ()
-    sb = tuple(b.shape) if hasattr(b, "shape") else ()
+        out = a @ b
+        return np.asarray(out) if isinstance(out, np.generic) else out  # (1-D @ 1-D)
+    # (A value inside vmap has the shape of one example: its own ``shape``, not its data's.)
+    sa = a.data.shape if a.__class__ is Tensor else tuple(getattr(a, "shape", ()))
+    sb = b.data.shape if b.__class__ is Tensor else tuple(getattr(b, "shape", ()))
     if not sa or not sb:
         raise ValueError(
             "matmul: Input operand does not have enough dimensions "

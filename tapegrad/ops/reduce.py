@@ -133,11 +133,12 @@ def mean_values(xp: Any, x: Any, axis: Any = None, keepdims: bool = False) -> An
     if x.__class__ is np.ndarray and x.dtype in _SUM_THEN_DIVIDE:
         n = x.size if axis is None else _count(x.shape, axis)
         if n:
-            return x.sum(axis=axis, keepdims=keepdims) / n
+            return _add_reduce(x, axis, None, None, keepdims) / n  # (``x.sum``'s own call)
     return xp.mean(x, axis=axis, keepdims=keepdims)
 
 
 _SUM_THEN_DIVIDE = (np.dtype(np.float32), np.dtype(np.float64))
+_add_reduce = np.add.reduce
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
