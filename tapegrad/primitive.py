@@ -469,11 +469,12 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
     # very code with ``prim`` bound as a default argument (see ``binary_op``), which saves a
     # Python call on every operation.
     # (Tensor subclasses such as Parameter are tensors here too; vmap's batched values are not.)
-    if a.__class__ is Tensor:
+    ac = a.__class__
+    if ac is Tensor:
         ad = a.data
         aslot = a._slot
         a_tensor = True
-    elif a.__class__ is _NDARRAY or not isinstance(a, Tensor):
+    elif ac is float or ac is _NDARRAY or not isinstance(a, Tensor):
         ad = a
         aslot = None
         a_tensor = False
@@ -483,11 +484,12 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
         ad = a.data
         aslot = a._slot
         a_tensor = True
-    if b.__class__ is Tensor:
+    bc = b.__class__
+    if bc is Tensor:
         bd = b.data
         bslot = b._slot
         b_tensor = True
-    elif b.__class__ is _NDARRAY or not isinstance(b, Tensor):
+    elif bc is float or bc is _NDARRAY or not isinstance(b, Tensor):
         bd = b
         bslot = None
         b_tensor = False
@@ -541,10 +543,14 @@ def _bind2(a: Any, b: Any, prim: Primitive, params: dict[str, Any] | None = None
     else:
         leaves = None
     bshapes = None
-    if prim.broadcasting:
-        oshape = out.shape
-        if (aslot is not None and ad.shape != oshape) or (bslot is not None and bd.shape != oshape):
-            bshapes = (getattr(ad, "shape", ()), getattr(bd, "shape", ()))
+    if prim.broadcasting and ad.__class__ is bd.__class__:
+        # (Two arrays. Against a number, the tensor's shape is the result's.)
+        ashape = ad.shape
+        bshape = bd.shape
+        if ashape != bshape:
+            oshape = out.shape
+            if (aslot is not None and ashape != oshape) or (bslot is not None and bshape != oshape):
+                bshapes = (ashape, bshape)
     new = _next_slot()
     e = [prim, (aslot, bslot), (asrc, bsrc), leaves, new, None, None, (), params, bshapes, 0, None]
     t = _object_new(Tensor)

@@ -542,7 +542,11 @@ def sweep(
             leaf = leaf_map.get(s)
             if leaf is not None:
                 g = cots[s]
-                aliased = _shared(g, passed_through)  # (before ``g`` is on the call's stack)
+                # (``_shared`` inlined; counted before ``g`` is on the call's stack)
+                if _EXACT_REFCOUNTS:
+                    aliased = _getrefcount(g) > 3  # ``cots``, ``g`` and the argument
+                else:
+                    aliased = id(g) in passed_through
                 deliver(leaf, g, create_graph, aliased)
             elif wanted is None:
                 # A non-leaf whose entry an earlier backward already swept off the tape.

@@ -137,6 +137,8 @@ def _array_result(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         out = fn(*args, **kwargs)
+        if out.__class__ is Tensor:
+            return out
         if isinstance(out, np.generic):
             return np.asarray(out)
         if isinstance(out, tuple):
@@ -3042,7 +3044,8 @@ def binary_cross_entropy_with_logits(
     >>> F.binary_cross_entropy_with_logits(tg.zeros(2), tg.tensor([0.0, 1.0]))
     tensor(0.6931)
     """
-    reduction = _reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None or reduction != "mean":
+        reduction = _reduction(size_average, reduce, reduction)
     return _nn.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
 
 

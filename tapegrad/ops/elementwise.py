@@ -488,7 +488,7 @@ COS = _unary(
 TANH = _unary(
     "tanh",
     lambda xp, x: xp.tanh(x),
-    lambda g, x, out: g * (1 - out * out),
+    lambda g, x, out: g * (1.0 - out * out),
     lambda t, x, out: t[0] * (1 - out * out),
     (OUT,),
     "TanhBackward0",
@@ -499,7 +499,7 @@ TANH = _unary(
 SQRT = _unary(
     "sqrt",
     lambda xp, x: xp.sqrt(x),
-    lambda g, x, out: g / (2 * out),
+    lambda g, x, out: g / (2.0 * out),
     lambda t, x, out: t[0] / (2 * out),
     (OUT,),
     "SqrtBackward0",
@@ -517,7 +517,7 @@ RECIPROCAL = _unary(
 SQUARE = _unary(
     "square",
     lambda xp, x: xp.square(x),
-    lambda g, x, out: g * (2 * x),
+    lambda g, x, out: g * (2.0 * x),
     lambda t, x, out: t[0] * (2 * x),
     (0,),
     "PowBackward0",
@@ -553,7 +553,7 @@ def _sigmoid_fwd(xp: Any, x: Any) -> Any:
 SIGMOID = _unary(
     "sigmoid",
     _sigmoid_fwd,
-    lambda g, x, out: g * (out * (1 - out)),
+    lambda g, x, out: g * (out * (1.0 - out)),
     lambda t, x, out: t[0] * (out * (1 - out)),
     (OUT,),
     "SigmoidBackward0",
@@ -628,7 +628,7 @@ LOG10 = _unary(
 TAN = _unary(
     "tan",
     lambda xp, x: xp.tan(x),
-    lambda g, x, out: g * (1 + out * out),
+    lambda g, x, out: g * (1.0 + out * out),
     lambda t, x, out: t[0] * (1 + out * out),
     (OUT,),
     "TanBackward0",
@@ -662,7 +662,7 @@ ARCCOS = _unary(
 ARCTAN = _unary(
     "arctan",
     lambda xp, x: xp.arctan(x),
-    lambda g, x, out: g / (1 + x * x),
+    lambda g, x, out: g / (1.0 + x * x),
     lambda t, x, out: t[0] / (1 + x * x),
     (0,),
     "AtanBackward0",

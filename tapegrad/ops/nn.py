@@ -172,11 +172,13 @@ def nll_loss(
 
 
 def _bce_fwd(xp: Any, x: Any, y: Any, weight: Any, pos_weight: Any, reduction: str) -> Any:
-    # softplus(-x) = log(1 + exp(-x)), stable
-    sp = xp.logaddexp(0, -x).astype(x.dtype, copy=False)
+    # softplus(-x) = log(1 + exp(-x)), stable (a Python 0.0 keeps x's dtype)
+    sp = xp.logaddexp(0.0, -x)
+    if sp.dtype != x.dtype:
+        sp = sp.astype(x.dtype)
     if pos_weight is not None:
         sp = (1 + (pos_weight - 1) * y) * sp
-    loss = (1 - y) * x + sp
+    loss = (x - y * x) + sp  # (1 - y) x + softplus(-x)
     if weight is not None:
         loss = loss * weight
     if reduction == "none":
@@ -208,7 +210,9 @@ def _bce_grad_x(
         d = (1 - y) - (1 + (pos_weight - 1) * y) * p
     if weight is not None:
         d = d * weight
-    return _bce_scale(g, tuple(x.shape), reduction) * d
+    if reduction == "mean":
+        g = g / _size(x.shape)
+    return g * d
 
 
 def _bce_grad_y(
