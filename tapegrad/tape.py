@@ -277,11 +277,13 @@ class _GradMode:
     _mode: bool
 
     def __enter__(self) -> None:
-        self._prev = _state.tape.grad_enabled
-        _state.tape.grad_enabled = self._mode
+        # (A thread keeps its tape for good: the one found here is the one to restore.)
+        self._tape = tape = _state.tape
+        self._prev = tape.grad_enabled
+        tape.grad_enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
-        _state.tape.grad_enabled = self._prev
+        self._tape.grad_enabled = self._prev
 
     def __call__(self, fn: F) -> F:
         mode = self._mode

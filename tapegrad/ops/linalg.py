@@ -233,6 +233,10 @@ def _grad_matrix(g: Any, sa: tuple[int, ...], sb: tuple[int, ...]) -> Any:
 
 
 def _grad_a(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
+    if g.__class__ is b.__class__ is _NDARRAY and len(sa) + len(sb) == 3:
+        # NumPy, matrix and vector: the outer product g b^T, or b g (a sweep that records
+        # nothing; the products the ``matmul`` function would pick, without its checks)
+        return np.multiply(g[:, None], b) if len(sa) == 2 else b @ g
     if len(sa) == 2 and len(sb) == 2:
         return matmul(g, swap_last(b))
     if len(sa) == 2 and len(sb) == 1:  # matrix @ vector: the outer product g b^T
@@ -246,6 +250,9 @@ def _grad_a(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
 
 
 def _grad_b(g: Any, a: Any, b: Any, out: Any, sa: Any, sb: Any) -> Any:
+    if g.__class__ is a.__class__ is _NDARRAY and len(sa) + len(sb) == 3:
+        # NumPy, matrix and vector: g a, or the outer product a g^T (as in ``_grad_a``)
+        return g @ a if len(sa) == 2 else np.multiply(a[:, None], g)
     if len(sa) == 2 and len(sb) == 2:
         return matmul(swap_last(a), g)
     if len(sa) == 2 and len(sb) == 1:  # matrix @ vector: g a
@@ -282,6 +289,8 @@ def _matmul_name(p: Any) -> str:
         return "SqueezeBackward4"
     return "UnsafeViewBackward0"
 
+
+_NDARRAY = np.ndarray
 
 MATMUL = Primitive(
     "matmul",

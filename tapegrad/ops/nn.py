@@ -211,6 +211,9 @@ def _bce_grad_x(
     if weight is not None:
         d = d * weight
     if reduction == "mean":
+        if g.__class__ is np.ndarray and not g.ndim:
+            # (A Python number: NumPy's arithmetic on a 0-d array costs more than on d.)
+            return d * (float(g) / x.size)
         g = g / _size(x.shape)
     return g * d
 
