@@ -544,9 +544,15 @@ def sweep(
             leaf = leaf_map.get(s)
             if leaf is not None:
                 g = cots[s]
-                # (``_shared`` inlined; counted before ``g`` is on the call's stack)
+                # Whether the leaf's cotangent may be referred to elsewhere (a rule may return
+                # its cotangent or a residual unchanged; two leaves may receive one array), so
+                # that its ``.grad`` must be a copy. Where reference counts are exact they
+                # decide (the references: ``cots``, ``g`` and the argument, counted before
+                # ``g`` is on the call's stack). Elsewhere the record of cotangents passed
+                # through unchanged does; it holds ids only, so a later array that reuses
+                # one of their ids is copied needlessly, never shared.
                 if _EXACT_REFCOUNTS:
-                    aliased = _getrefcount(g) > 3  # ``cots``, ``g`` and the argument
+                    aliased = _getrefcount(g) > 3
                 else:
                     aliased = id(g) in passed_through
                 deliver(leaf, g, create_graph, aliased)
@@ -701,20 +707,6 @@ def sole_large(a: Any, holders: int = 1) -> bool:
         return False
     flags = a.flags  # (it refers to ``a``: counted above, not after)
     return flags.owndata and flags.writeable
-
-
-def _shared(g: Any, passed_through: set[int]) -> bool:
-    """Whether a leaf's cotangent ``g`` (held by the sweep's ``cots`` and its loop variable)
-    may be referred to elsewhere, so that the leaf's ``.grad`` must be a copy.
-
-    Where reference counts are exact they decide: a rule may return its cotangent or a residual
-    unchanged, and two leaves may receive one array. Elsewhere the sweep's record of cotangents
-    passed through unchanged does; it holds ids only, so a later array that reuses one of their
-    ids is copied needlessly, never shared.
-    """
-    if _EXACT_REFCOUNTS:
-        return _getrefcount(g) > 4  # ``cots``, the caller's variable, ``g``, the argument
-    return id(g) in passed_through
 
 
 class _NeverOwned(dict):

@@ -190,3 +190,19 @@ def test_the_first_grad_still_runs_post_accumulate_hooks():
     x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
     (x * 3.0).sum().backward()
     assert seen == [[3.0, 3.0]]
+
+
+# ---------------------------------------------------------------------- matmul on raw arrays
+
+
+def test_matmul_of_raw_arrays_checks_shapes_and_returns_arrays():
+    from tapegrad.ops.linalg import matmul
+
+    out = matmul(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    assert type(out) is np.ndarray and out.shape == () and out == 11.0
+    np.testing.assert_array_equal(matmul(np.ones((2, 3)), np.arange(3.0)), [3.0, 3.0])
+    np.testing.assert_array_equal(matmul(np.arange(2.0), np.ones((2, 3))), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"shapes \(3,\) and \(4,\) \(3 != 4\)"):
+        matmul(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="does not have enough dimensions"):
+        matmul(2.0, 3.0)

@@ -312,7 +312,7 @@ def matmul(a: Any, b: Any) -> Any:
     >>> matmul(np.ones((2, 3)), np.arange(3.0))
     array([3., 3.])
     """
-    if a.__class__ is b.__class__ and not hasattr(a, "_slot") and a.ndim and b.ndim:
+    if a.__class__ is b.__class__ and not hasattr(a, "_slot") and getattr(a, "ndim", 0) and b.ndim:
         # Raw arrays (what rules multiply when nothing is recorded): the array's own matmul.
         sa, sb = a.shape, b.shape
         k_b = sb[0] if len(sb) == 1 else sb[-2]
