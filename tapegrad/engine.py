@@ -13,13 +13,12 @@ import numpy as np
 from . import tape as _tape
 from .backend import namespace, ones_like
 from .tape import INS, LEAVES, OUTS, SLOT, SRCS, Entry, sweep, tape_holding
-from .tensor import Tensor
+from .tensor import Tensor, wrap
 
 __all__ = ["run_backward", "backward_scalar", "run_grad", "accumulate_grad"]
 
 _state = _tape._state
 _NDARRAY = np.ndarray
-_object_new = object.__new__
 
 
 def _seed(t: Tensor, gradient: Any, create_graph: bool, index: int) -> Any:
@@ -245,13 +244,10 @@ def accumulate_grad(leaf: Tensor, g: Any, create_graph: bool, aliased: bool) -> 
         if g.dtype is d.dtype and g.shape == d.shape:
             if aliased or g.base is not None:
                 g = g.copy()
-            grad = _object_new(Tensor)  # (``Tensor._make``, inlined)
-            grad.data = g
-            grad._slot = grad._entry = grad._version = grad._extra = None
             if extra is None:
-                leaf._extra = {"grad": grad}
+                leaf._extra = {"grad": wrap(g)}
             else:
-                extra["grad"] = grad
+                extra["grad"] = wrap(g)
             return
     if extra is not None and extra.get("hooks"):
         g = run_hooks(extra["hooks"], g)

@@ -794,9 +794,7 @@ def _record(
     e = [prim, tuple(ins), tuple(srcs), leaves, 0, None, None, (), params, bshapes, 0, None]
     if prim.nout == 1:
         e[SLOT] = slot = _next_slot()
-        result = _new(out, slot, e)
-        if prim.view and isinstance(args[0], Tensor):
-            _share_view(prim, args[0], result, params)
+        result = _view_or_new(prim, args, out, slot, e)
         outputs: tuple[Any, ...] = (result,)
     else:
         slots = tuple(_next_slot() for _ in out)
@@ -830,20 +828,13 @@ def _record(
             saved.append(out)
             for r in outputs:
                 vers.append((r._counter(), 0, n))
-            for r in out if prim.nout != 1 else (out,):
-                if getattr(r, "size", 0) >= _LARGE:
-                    large += r.nbytes
+                if r.data.size >= _LARGE:
+                    large += r.data.nbytes
         else:
             saved.append(None)
         e[SAVED] = tuple(saved)
         e[VERS] = tuple(vers)
         if large:
             tape.note_saved(large)
-        if _SAVED_HOOKS[0]:
-            e[SAVED] = _pack_saved(e[SAVED])
-    entries = tape.entries
-    e[POS] = size = len(entries)
-    entries.append(e)
-    if tape.recorders or size >= tape.next_prune:
-        _after_append(tape, e)
+    tape.append(e)  # (through the saved-tensor hooks, if any)
     return result

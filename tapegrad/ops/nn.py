@@ -189,12 +189,14 @@ def _bce_fwd(xp: Any, x: Any, y: Any, weight: Any, pos_weight: Any, reduction: s
 
 
 def _bce_scale(g: Any, shape: tuple[int, ...], reduction: str) -> Any:
-    if reduction == "none":
+    """The loss's cotangent ``g`` as each element's share: ``g / n`` for a mean."""
+    if reduction != "mean":
         return g
-    n = 1
-    for d in shape:
-        n *= d
-    return g / n if reduction == "mean" else g
+    n = _size(shape)
+    if g.__class__ is np.ndarray and not g.ndim:
+        # A Python number: NumPy's arithmetic on a 0-d array costs more than the product.
+        return float(g) / n
+    return g / n
 
 
 def _bce_grad_x(
@@ -210,12 +212,7 @@ def _bce_grad_x(
         d = (1 - y) - (1 + (pos_weight - 1) * y) * p
     if weight is not None:
         d = d * weight
-    if reduction == "mean":
-        if g.__class__ is np.ndarray and not g.ndim:
-            # (A Python number: NumPy's arithmetic on a 0-d array costs more than on d.)
-            return d * (float(g) / x.size)
-        g = g / _size(x.shape)
-    return g * d
+    return _bce_scale(g, x.shape, reduction) * d
 
 
 def _bce_grad_y(
