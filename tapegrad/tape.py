@@ -184,6 +184,24 @@ class Tape:
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
         self.large_saved = 0
 
+    def drop_dead_tail(self) -> None:
+        """Take the entries at the end of the list that nothing refers to any more off it.
+
+        Each call of a transform such as ``vjp`` leaves its graph on the tape for its pullback,
+        which may run any number of times; once the pullback is gone, that graph is dead but
+        would stay until the next prune, lengthening every walk and bisection of the list.
+        Transforms call this as they start, so a loop of them keeps the tape short.
+        """
+        entries = self.entries
+        getrefcount = sys.getrefcount
+        while entries:
+            e = entries[-1]
+            # References: the list, the local name ``e`` and getrefcount's argument. (Taking
+            # the next entry lets go of the one popped, and of what it referred to.)
+            if e is not None and getrefcount(e) > 3:
+                return
+            entries.pop()
+
     def drop_swept(self, lo: int, hi: int, count: int) -> None:
         """Take the ``count`` entries a sweep consumed (marked ``pos == _SWEPT``) in
         ``[lo, hi]`` off the list.

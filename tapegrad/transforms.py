@@ -322,7 +322,8 @@ class _since:
     __slots__ = ("tape", "start")
 
     def __enter__(self) -> _since:
-        self.tape = _state.tape
+        self.tape = tape = _state.tape
+        tape.drop_dead_tail()
         self.start = _tape.new_slot()
         return self
 

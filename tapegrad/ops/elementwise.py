@@ -289,7 +289,10 @@ def _pow_grad_base(g: Any, x: Any, y: Any, out: Any) -> Any:
         if y == 1:
             return g
         if y == 2:
-            return g * (2 * x)  # y * x ** 1, without the pass that computes x ** 1
+            # y * x ** 1, without the pass that computes x ** 1. Doubling is exact, so the
+            # order is free: doubling ``g`` first records one operation, not two, when a
+            # recorded sweep hands a constant cotangent (the first sweep of a Hessian).
+            return g * 2 * x
         return g * (y * power(x, y - 1))
     # Where the exponent is 0 the derivative is 0, also at x = 0 (as PyTorch).
     return where(equal(y, 0), 0, g * (y * power(x, y - 1)))
