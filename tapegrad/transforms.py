@@ -31,7 +31,7 @@ from .ops.shape import astype as _astype
 from .ops.shape import clone as _clone
 from .ops.shape import reshape as _reshape
 from .ops.shape import transpose as _transpose
-from .primitive import Primitive, bind
+from .primitive import Primitive, bind1
 from .pytree import tree_broadcast_prefix, tree_flatten, tree_unflatten
 from .tape import (
     INS,
@@ -84,7 +84,7 @@ def _box(x: Any, who: str) -> tuple[Tensor, bool]:
     if isinstance(x, Tensor):
         _check_dtype(x.dtype, who)
         if x._slot is not None:
-            return bind(ALIAS, (x,)), True
+            return bind1(ALIAS, x), True
         t = Tensor._make(x.data)
         t._version = x._counter()
         t.requires_grad_(True)
