@@ -85,6 +85,12 @@ def _scaled(other: Any, alpha: Any) -> Any:
 _NUMBERS = frozenset({int, float, bool, complex})
 
 
+def _shown_unscaled(out: Any, node: str, input: Any, other: Any) -> Any:  # noqa: A002
+    """The result of ``add`` or ``sub`` shown as PyTorch's one node, whose ``next_functions``
+    lead to ``other`` itself rather than to the product by ``alpha``."""
+    return show_as(out, node, input, other) if isinstance(other, Tensor) else out
+
+
 def _add_scaled(input: Any, product: Any, beta: Any, alpha: Any) -> Any:  # noqa: A002
     """``beta * input + alpha * product``; ``beta == 0`` ignores ``input`` (its NaN too)
     but for its shape."""
@@ -100,7 +106,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002 - PyTor
     >>> tg.add(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]), alpha=2)
     tensor([3., 4.])
     """
-    return _ew.add(input, _scaled(other, alpha))
+    return _shown_unscaled(_ew.add(input, _scaled(other, alpha)), "AddBackward0", input, other)
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
@@ -110,7 +116,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:  # noqa: A002
     tensor([1.])
     """
     check_subtraction(input, other)
-    return _ew.subtract(input, _scaled(other, alpha))
+    out = _ew.subtract(input, _scaled(other, alpha))
+    return _shown_unscaled(out, "SubBackward0", input, other)
 
 
 subtract = sub

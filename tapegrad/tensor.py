@@ -616,11 +616,15 @@ class Tensor:
         )
 
     def fill_(self, value: Any) -> Tensor:
-        """Fill with ``value`` in place (``FillBackward2`` when recorded)."""
+        """Fill with ``value`` in place (``FillBackward2`` when recorded; ``FillBackward3`` for a
+        0-d tensor ``value``)."""
         from .ops.shape import copy_from, fill
 
         if isinstance(value, Tensor):
-            return self._inplace(copy_from, value)
+            # A broadcasting copy of the 0-d ``value``, shown as PyTorch's ``FillBackward3``.
+            return self._inplace(
+                lambda s, v: show_as(copy_from(s, v), "FillBackward3", s, v), value
+            )
         return _inplace.apply_inplace(
             self, lambda s: fill(s, value, name="FillBackward2"), overlap_ok=True
         )
@@ -633,12 +637,25 @@ class Tensor:
 
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In-place ``self += alpha * other``."""
-        return self._arith_("add", other if alpha == 1 else other * alpha)
+        return self._scaled_arith_("add", other, alpha)
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """In-place ``self -= alpha * other``."""
         check_subtraction(self, other)
-        return self._arith_("subtract", other if alpha == 1 else other * alpha)
+        return self._scaled_arith_("subtract", other, alpha)
+
+    def _scaled_arith_(self, name: str, other: Any, alpha: Any) -> Tensor:
+        """``add_`` or ``sub_`` with ``alpha``. Recorded with a tensor ``other``, the value
+        is that of ``tg.add`` (``tg.sub``), whose node leads to ``other`` itself, as PyTorch's
+        does, not to the product by ``alpha``."""
+        if alpha == 1 or not isinstance(other, Tensor):
+            return self._arith_(name, other if alpha == 1 else other * alpha)
+        if not _state.tape.grad_enabled or not _needs_record(self, other):
+            return _inplace.apply_inplace_fast(self, name, other * alpha)
+        from . import functions
+
+        op = getattr(functions, name)
+        return _inplace.apply_inplace(self, lambda s, o: op(s, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
         """In-place ``self *= other``."""

@@ -373,29 +373,44 @@ def _both(program: Callable[..., tuple[Any, ...]]):
 
 
 @pytest.mark.parametrize("method", ["add_", "sub_"])
-def test_alpha_shows_the_scaled_operand(method: str) -> None:
-    """``b.add_(r, alpha=2)`` (and ``sub_``) multiply ``r`` by ``alpha`` first, as a recorded
-    ``mul``: the node's second input is that ``MulBackward0``, where PyTorch's
-    ``AddBackward0`` (``SubBackward0``) leads to ``r`` itself and scales inside its rule."""
-    ours, theirs = _both(_base_op(lambda m, b, q, r, w, s: getattr(b, method)(r, alpha=2.0)))
-    node = method[0].upper() + method[1:3] + "Backward0"
-    leaf = ("torch::autograd::AccumulateGrad", ())
-    before = ("MulBackward0", ("torch::autograd::AccumulateGrad", None))
-    assert theirs == [(node, (before, leaf))]
-    assert ours == [(node, (before, ("MulBackward0", ("torch::autograd::AccumulateGrad", None))))]
+@pytest.mark.parametrize("make", [_base_op, _view_op, _slice_op], ids=["base", "row", "rows"])
+def test_alpha_leads_to_the_operand_itself(method: str, make) -> None:
+    """``b.add_(r, alpha=2)`` (and ``sub_``) multiply ``r`` by ``alpha`` as a primitive of its
+    own; the node still leads to ``r`` itself, as PyTorch's ``AddBackward0`` (``SubBackward0``)
+    does, which scales inside its rule. On views the write shows PyTorch's ``CopySlices``."""
+    ours, theirs = _both(make(lambda m, b, q, r, *rest: getattr(b, method)(r, alpha=2.0)))
+    assert ours == theirs
+    if make is _base_op:
+        node = method[0].upper() + method[1:3] + "Backward0"
+        before = ("MulBackward0", ("torch::autograd::AccumulateGrad", None))
+        assert ours == [(node, (before, ("torch::autograd::AccumulateGrad", ())))]
 
 
-def test_fill_with_a_tensor_is_a_copy() -> None:
+@pytest.mark.parametrize("name", ["add", "sub"])
+@pytest.mark.parametrize("other", ["r", "number"])
+def test_add_and_sub_with_alpha_lead_to_their_operands(name: str, other: str) -> None:
+    """``torch.add(x, r, alpha=2)`` is one node whose inputs are ``x`` and ``r``."""
+
+    def program(m, x, q, r, w, s):
+        return (getattr(m.lib, name)(x, r if other == "r" else 3.0, alpha=2.0),)
+
+    ours, theirs = _both(program)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("make", [_base_op, _view_op, _slice_op], ids=["base", "row", "rows"])
+def test_fill_with_a_tensor_shows_pytorchs_node(make) -> None:
     """``b.fill_(s)`` with a 0-d tensor is recorded as a broadcasting copy of ``s``, shown as
-    ``CopyBackwards``; PyTorch names the same node ``FillBackward3``. Both lead to what
-    computed ``b`` and to ``s``."""
-    ours, theirs = _both(_base_op(lambda m, b, q, r, w, s: b.fill_(s)))
-    inputs = (
-        ("MulBackward0", ("torch::autograd::AccumulateGrad", None)),
-        ("torch::autograd::AccumulateGrad", ()),
-    )
-    assert theirs == [("FillBackward3", inputs)]
-    assert ours == [("torch::autograd::CopyBackwards", inputs)]
+    PyTorch's ``FillBackward3``, leading to what computed ``b`` and to ``s``; on views the
+    write shows ``CopySlices``."""
+    ours, theirs = _both(make(lambda m, b, *rest: b.fill_(rest[-1])))  # (``s``: last)
+    assert ours == theirs
+    if make is _base_op:
+        inputs = (
+            ("MulBackward0", ("torch::autograd::AccumulateGrad", None)),
+            ("torch::autograd::AccumulateGrad", ()),
+        )
+        assert ours == [("FillBackward3", inputs)]
 
 
 ACC = "torch::autograd::AccumulateGrad"
