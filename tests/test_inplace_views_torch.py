@@ -205,6 +205,28 @@ def select_add(m, x, y, p, a, z, s):
     return b, v
 
 
+def element_mul(m, x, y, p, a, z, s):
+    """One element is a 0-d view (NumPy alone gives a copy): writes through it reach ``b``."""
+    b = x * 1
+    v = b[1, 2]
+    v.mul_(s)
+    return b, v
+
+
+def flat_element_add(m, x, y, p, a, z, s):
+    b = x * 1
+    v = b.view(-1)[4]
+    v.add_(y[0])
+    return b, v
+
+
+def element_of_row_fill(m, x, y, p, a, z, s):
+    b = x * 1
+    v = b[0][1]
+    v.fill_(s)
+    return b, v
+
+
 def step_slice_mul(m, x, y, p, a, z, s):
     b = x * 1
     v = b[:, ::2]
@@ -509,6 +531,9 @@ CASES: dict[str, Callable[..., tuple[Any, ...]]] = {
     "unsqueeze_0d": unsqueeze_0d,
     "narrow_mul": narrow_mul,
     "select_add": select_add,
+    "element_mul": element_mul,
+    "flat_element_add": flat_element_add,
+    "element_of_row_fill": element_of_row_fill,
     "step_slice_mul": step_slice_mul,
     "step_slice_of_t": step_slice_of_t,
     "reshape_row_zero": reshape_row_zero,
@@ -644,6 +669,15 @@ def saved_base_then_view(m, x, y, p, a, z, s):
     c.sum().backward()
 
 
+def saved_element_then_base(m, x, y, p, a, z, s):
+    """An element is a view: it shares its base's version counter."""
+    b = x * 1
+    e = b[0, 0]
+    out = e * e
+    b.add_(1.0)
+    out.backward()
+
+
 def saved_view_then_sibling(m, x, y, p, a, z, s):
     b = x * 1
     v = b.t()
@@ -732,6 +766,7 @@ def view_of_leaf(m, x, y, p, a, z, s):
 
 ERRORS: dict[str, tuple[Callable[..., Any], str]] = {
     "saved_base_then_view": (saved_base_then_view, MODIFIED),
+    "saved_element_then_base": (saved_element_then_base, MODIFIED),
     "saved_view_then_sibling": (saved_view_then_sibling, MODIFIED),
     "saved_diagonal_then_transposed": (saved_diagonal_then_transposed, MODIFIED),
     "expanded_mul": (expanded_mul, OVERLAP),

@@ -147,9 +147,18 @@ def _scatter_grad(g: Any, x: Any, out: Any, index: Any, shape: Any, basic: bool)
     return g[index] if g.__class__ is _NDARRAY else getitem(g, index)
 
 
+def _getitem_fwd(xp: Any, x: Any, index: Any, shape: Any, basic: bool, name: Any = None) -> Any:
+    out = x[index]
+    if out.__class__ is not _NDARRAY and basic and x.__class__ is _NDARRAY:
+        # One element: NumPy hands back a scalar, a copy. Its 0-d view is what PyTorch gives,
+        # so that ``x[0].add_(1)`` writes into ``x``.
+        out = x[(*index, Ellipsis)] if index.__class__ is tuple else x[index, ...]
+    return out
+
+
 GETITEM = Primitive(
     "getitem",
-    lambda xp, x, index, shape, basic, name=None: x[index],
+    _getitem_fwd,
     (_getitem_grad,),
     lambda t, x, out, index, shape, basic, name=None: getitem(t[0], index),
     uses=((),),
