@@ -179,7 +179,8 @@ class Tape:
         e = None
         live = [x for x in entries if x is not None]
         for i, x in enumerate(live):
-            x[POS] = i
+            if x[POS] != _SWEPT:  # (a sweep under way, recording, takes those off itself)
+                x[POS] = i
         self.entries = live
         self.next_prune = max(2 * len(live), self.PRUNE_FLOOR)
         self.large_saved = 0
@@ -204,7 +205,7 @@ class Tape:
 
     def drop_swept(self, lo: int, hi: int, count: int) -> None:
         """Take the ``count`` entries a sweep consumed (marked ``pos == _SWEPT``) in
-        ``[lo, hi]`` off the list.
+        ``[lo, hi]`` off the list (``count=-1``: however many there are).
 
         Backward without ``retain_graph`` frees the graph it swept, as PyTorch does; dropping
         its entries keeps later sweeps from walking past them. Entries after ``hi`` move
@@ -445,7 +446,8 @@ def sweep(
         lo = tape.first_after(floor)
     elif hi > _SHORT_TAPE:
         lo = _lowest_reachable(tape, [r[0] for r in roots], hi)
-    entries = tape.entries[lo : hi + 1]
+    listed = tape.entries
+    entries = listed[lo : hi + 1]
     leaf_map: dict[int, Any] = {}
     found: dict[int, Any] = {}
     passed_through: set[int] = set()
@@ -506,7 +508,7 @@ def sweep(
                 saved = unpack_saved(saved)
             if create_graph:
                 saved = _tapegrad.engine.rewrap_saved(e, saved)
-        if e[LEAVES] is not None and accumulate:
+        if e[LEAVES] is not None:
             for s, leaf in e[LEAVES]:
                 leaf_map[s] = leaf
         params = e[PARAMS]
@@ -549,12 +551,17 @@ def sweep(
         g = saved = gk = prev = acc = None
 
     if swept:
-        tape.drop_swept(lo, hi, swept)
+        if tape.entries is listed:
+            tape.drop_swept(lo, hi, swept)
+        else:  # a prune (set off by recording) renewed the list: ``lo`` and ``hi`` are stale
+            tape.drop_swept(0, len(tape.entries) - 1, -1)
     # What is left are cotangents of values made before the slice: leaves, or wanted inputs.
     if wanted is not None:
         for s in wanted:
             if s in cots:
                 found[s] = cots[s]
+        if len(cots) > len(found):
+            _check_nothing_lost(cots, wanted, leaf_map, floor)
     if accumulate:
         owned = None  # its sums are leaves' cotangents now: ``cots`` alone holds them
         deliver = _tapegrad.engine.accumulate_grad
@@ -578,6 +585,18 @@ def sweep(
                 # A non-leaf whose entry an earlier backward already swept off the tape.
                 raise RuntimeError(SECOND_BACKWARD_MESSAGE)
     return found if wanted is not None else cots
+
+
+def _check_nothing_lost(
+    cots: dict[int, Any], wanted: frozenset[int], leaves: dict[int, Any], floor: int
+) -> None:
+    """Raise PyTorch's error where a cotangent reached a value made after the wanted inputs
+    (so it may depend on them) that is neither wanted nor a leaf: its entry is gone, taken off
+    by an earlier backward without ``retain_graph``, and the gradient through it would be
+    lost. (A value saved by such a backward run with ``create_graph=True`` leads there.)"""
+    for s in cots:
+        if s > floor and s not in wanted and s not in leaves:
+            raise RuntimeError(SECOND_BACKWARD_MESSAGE)
 
 
 def _reap(e: Entry) -> None:

@@ -335,6 +335,25 @@ def test_second_backward_with_retain_graph():
         y.backward()
 
 
+def test_a_graph_made_with_create_graph_but_not_retained_raises_where_it_reaches_freed_values():
+    """``create_graph=True, retain_graph=False`` frees the first graph while the new one is
+    recorded. Where the new graph reads a value the first one computed (``sin(x)``, saved by
+    the product), its second derivative must go through the freed graph: PyTorch raises, and
+    so must tapegrad rather than drop that path (it returned ``2 cos(x)`` without the
+    ``-x sin(x)`` term)."""
+    x = tg.tensor([0.5, 1.5, 2.0], requires_grad=True)
+    (g,) = tg.autograd.grad((tg.sin(x) * x).sum(), x, create_graph=True, retain_graph=False)
+    xs = x.detach().numpy()
+    np.testing.assert_allclose(g.detach().numpy(), np.cos(xs) * xs + np.sin(xs))
+    with pytest.raises(RuntimeError) as info:
+        tg.autograd.grad(g.sum(), x)
+    assert str(info.value) == SECOND_BACKWARD_FULL
+    # Where the new graph reads only the leaf, the second derivative needs nothing freed.
+    (g,) = tg.autograd.grad((x**3).sum(), x, create_graph=True, retain_graph=False)
+    (h,) = tg.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 6.0 * xs)
+
+
 def test_second_backward_without_saved_values_is_never_wrong():
     # PyTorch gives x.grad == [2, 2]; the contract allows raising instead, never a wrong value.
     x = tg.tensor([1.0, 2.0], requires_grad=True)

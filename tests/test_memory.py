@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.tape import Tape, current_tape
+from tapegrad.tape import SRCS, Tape, current_tape
 
 #: Below this many entries the tape never prunes, so lengths are judged against it.
 FLOOR = Tape.PRUNE_FLOOR
@@ -254,6 +254,33 @@ def test_transforms_in_a_loop_take_the_graphs_of_finished_calls_off_the_tape():
         hessian[i + 1, i + 1] += 200.0
     np.testing.assert_allclose(product, hessian @ v, rtol=1e-12)
     np.testing.assert_allclose(kept(v)[0], hessian @ v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("room", [0, 1, 2])
+def test_a_prune_set_off_while_a_backward_records_leaves_no_swept_entry_behind(room, monkeypatch):
+    """A backward with ``create_graph=True`` records as it sweeps, and an append may then
+    prune the tape, renewing its list under the sweep. The entries the sweep consumed must
+    still leave the tape, and every live graph stay on it."""
+    x = tg.tensor([0.5, 1.5, 2.0], requires_grad=True)
+    tape = current_tape()
+    gc.collect()
+    tape.prune()
+    held = []
+    while len(tape.entries) < tape.next_prune - 6 - room:
+        held.append(x * 3.0)  # live graphs
+    for _ in range(4):
+        x * 2.0  # dead entries, which the prune takes off
+    y = (x**3).sum()
+    swept = [y._entry, y._entry[SRCS][0]]  # the sum and the power
+    prunes = []
+    prune = Tape.prune
+    monkeypatch.setattr(Tape, "prune", lambda self: prunes.append(1) or prune(self))
+    (g,) = tg.autograd.grad(y, x, create_graph=True, retain_graph=False)
+    assert prunes == [1]  # the case under test: a prune during the sweep
+    assert not any(e is s for e in tape.entries for s in swept)
+    assert all(tape.position(t._entry) >= 0 for t in held)
+    (h,) = tg.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 6.0 * x.detach().numpy())
 
 
 def test_large_residuals_of_dropped_graphs_are_freed_before_the_count_floor():
