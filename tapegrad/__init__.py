@@ -155,6 +155,7 @@ from .functions import (
     permute,
     pow,
     prod,
+    ravel,
     reciprocal,
     relu,
     remainder,

@@ -43,9 +43,9 @@ __all__ = [
     "cumsum", "cumprod", "argmax", "argmin",
     # shape
     "reshape", "transpose", "permute", "swapaxes", "swapdims", "movedim", "moveaxis",
-    "squeeze", "unsqueeze", "flatten", "broadcast_to", "cat", "concat", "concatenate", "stack",
-    "split", "chunk", "unbind", "flip", "roll", "tile", "repeat_interleave", "tril", "triu",
-    "diagonal", "trace", "diag", "take", "take_along_dim", "gather", "sort", "topk",
+    "squeeze", "unsqueeze", "flatten", "ravel", "broadcast_to", "cat", "concat", "concatenate",
+    "stack", "split", "chunk", "unbind", "flip", "roll", "tile", "repeat_interleave", "tril",
+    "triu", "diagonal", "trace", "diag", "take", "take_along_dim", "gather", "sort", "topk",
     # products and linear algebra
     "matmul", "mm", "bmm", "mv", "addmm", "addcmul", "addcdiv", "lerp", "dot", "vdot", "inner",
     "outer", "ger", "einsum",
@@ -572,6 +572,15 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:  # noqa: 
     s = np.lib.array_utils.normalize_axis_index(start_dim, len(shape))
     e = np.lib.array_utils.normalize_axis_index(end_dim, len(shape))
     return _shp.reshape(input, shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :])
+
+
+def ravel(input: Any) -> Any:  # noqa: A002
+    """``input`` as one dimension: a view where its memory allows, as ``flatten()``.
+
+    >>> tg.ravel(tg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor([1., 2., 3., 4.])
+    """
+    return flatten(input)
 
 
 def broadcast_to(input: Any, size: Sequence[int]) -> Any:  # noqa: A002

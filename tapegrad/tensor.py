@@ -1482,15 +1482,15 @@ def _pinverse(self: Tensor, rcond: float = 1e-15) -> Any:
 
 # PyTorch's methods that are its top-level functions applied to the tensor.
 for _name in (
-    "add sub subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin arccos "
-    "arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std norm "
-    "cumsum cumprod moveaxis broadcast_to roll tril triu diagonal trace take take_along_dim "
-    "gather inner outer kron inverse det slogdet split chunk floor bmm mv diag unbind swapdims "
-    "sort topk addmm addcmul addcdiv lerp argsort isnan isinf isfinite signbit nonzero argwhere "
-    "count_nonzero allclose equal diff fliplr flipud rot90 cummax cummin logcumsumexp aminmax "
-    "nansum nanmean median kthvalue frac fmod xlogy logit deg2rad rad2deg heaviside float_power "
-    "nan_to_num masked_select index_add scatter scatter_add scatter_reduce index_fill unflatten "
-    "msort addmv addr baddbmm addbmm"
+    "add sub subtract multiply divide true_divide negative exp2 expm1 log2 log10 tan arcsin "
+    "arccos arctan arctan2 sinh cosh arcsinh arccosh arctanh hypot logaddexp sinc prod var std "
+    "norm cumsum cumprod moveaxis movedim ravel broadcast_to roll tril triu diagonal trace "
+    "take take_along_dim gather inner outer kron inverse det slogdet split chunk floor bmm mv "
+    "diag unbind swapdims sort topk addmm addcmul addcdiv lerp argsort isnan isinf isfinite "
+    "signbit nonzero argwhere count_nonzero allclose equal diff fliplr flipud rot90 cummax "
+    "cummin logcumsumexp aminmax nansum nanmean median kthvalue frac fmod xlogy logit deg2rad "
+    "rad2deg heaviside float_power nan_to_num masked_select index_add scatter scatter_add "
+    "scatter_reduce index_fill unflatten msort addmv addr baddbmm addbmm"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

@@ -170,9 +170,9 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Shapes, joining and splitting",
             "tapegrad",
-            "reshape flatten squeeze unsqueeze t transpose permute swapaxes swapdims moveaxis "
-            "movedim broadcast_to cat concat concatenate stack split chunk unbind flip roll "
-            "tile repeat_interleave clone unflatten fliplr flipud rot90 atleast_1d atleast_2d "
+            "reshape flatten ravel squeeze unsqueeze t transpose permute swapaxes swapdims "
+            "moveaxis movedim broadcast_to cat concat concatenate stack split chunk unbind flip "
+            "roll tile repeat_interleave clone unflatten fliplr flipud rot90 atleast_1d atleast_2d "
             "atleast_3d meshgrid cartesian_prod block_diag",
         ),
         Section(
