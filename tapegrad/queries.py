@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .backend import namespace
+from .ops import elementwise as _ew
 from .ops import reduce as _red
 from .tensor import Tensor
 
@@ -20,12 +21,30 @@ __all__ = [
     "argsort",
     "argwhere",
     "count_nonzero",
+    "eq",
     "equal",
+    "ge",
+    "greater",
+    "greater_equal",
+    "gt",
+    "is_complex",
+    "is_floating_point",
     "is_tensor",
+    "isclose",
     "isfinite",
     "isinf",
     "isnan",
+    "le",
+    "less",
+    "less_equal",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "ne",
     "nonzero",
+    "not_equal",
     "numel",
     "signbit",
 ]
@@ -194,3 +213,109 @@ def is_tensor(obj: Any) -> bool:
     (True, False)
     """
     return isinstance(obj, Tensor)
+
+
+# ---------------------------------------------------------------------- comparisons and logic
+
+
+def _elementwise2(ufunc_name: str, name: str, doc: str) -> Any:
+    """A test of two operands, broadcast against each other: a tensor, an array or a number
+    each (inside ``vmap`` the batch axis is kept)."""
+
+    def test(input: Any, other: Any) -> Any:  # noqa: A002
+        return _ew._compare(ufunc_name, input, other)
+
+    test.__name__ = test.__qualname__ = name
+    test.__doc__ = doc
+    return test
+
+
+def _comparison(ufunc_name: str, name: str, symbol: str, example: str) -> Any:
+    return _elementwise2(
+        ufunc_name,
+        name,
+        f"""``input {symbol} other`` elementwise, broadcast, as a boolean tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.{name}(tg.tensor([1.0, 2.0, 3.0]), 2.0)
+    tensor({example})
+    """,
+    )
+
+
+eq = _comparison("equal", "eq", "==", "[False,  True, False]")
+ne = _comparison("not_equal", "ne", "!=", "[ True, False,  True]")
+lt = _comparison("less", "lt", "<", "[ True, False, False]")
+le = _comparison("less_equal", "le", "<=", "[ True,  True, False]")
+gt = _comparison("greater", "gt", ">", "[False, False,  True]")
+ge = _comparison("greater_equal", "ge", ">=", "[False,  True,  True]")
+# PyTorch's longer names for the same functions.
+not_equal = _comparison("not_equal", "not_equal", "!=", "[ True, False,  True]")
+less = _comparison("less", "less", "<", "[ True, False, False]")
+less_equal = _comparison("less_equal", "less_equal", "<=", "[ True,  True, False]")
+greater = _comparison("greater", "greater", ">", "[False, False,  True]")
+greater_equal = _comparison("greater_equal", "greater_equal", ">=", "[False,  True,  True]")
+
+
+def _logic(ufunc_name: str, word: str, example: str) -> Any:
+    return _elementwise2(
+        ufunc_name,
+        ufunc_name,
+        f"""Elementwise logical {word} of the truth of each element (nonzero is true), broadcast.
+
+    >>> import tapegrad as tg
+    >>> tg.{ufunc_name}(tg.tensor([0.0, 0.0, 2.0, 3.0]), tg.tensor([0.0, 1.0, 0.0, 1.0]))
+    tensor({example})
+    """,
+    )
+
+
+logical_and = _logic("logical_and", "and", "[False, False, False,  True]")
+logical_or = _logic("logical_or", "or", "[False,  True,  True,  True]")
+logical_xor = _logic("logical_xor", "exclusive or", "[False,  True,  True, False]")
+logical_not = _elementwise(
+    "logical_not",
+    """Elementwise logical not (zero is false), as a boolean tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.logical_not(tg.tensor([0.0, 2.0]))
+    tensor([ True, False])
+    """,
+)
+
+
+def isclose(
+    input: Any,  # noqa: A002
+    other: Any,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> Tensor:
+    """Where ``|input - other| <= atol + rtol |other|``, elementwise, as a boolean tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.isclose(tg.tensor([1.0, 1.1]), tg.tensor([1.0 + 1e-7, 1.0]))
+    tensor([ True, False])
+    """
+    x, y = _raw(input), _raw(other)
+    return _result(namespace(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def is_floating_point(input: Any) -> bool:  # noqa: A002
+    """Whether ``input``'s dtype is a floating-point one (float16, float32, float64).
+
+    >>> import tapegrad as tg
+    >>> tg.is_floating_point(tg.tensor([1.0])), tg.is_floating_point(tg.tensor([1]))
+    (True, False)
+    """
+    return _raw(input).dtype.kind == "f"
+
+
+def is_complex(input: Any) -> bool:  # noqa: A002
+    """Whether ``input``'s dtype is a complex one.
+
+    >>> import tapegrad as tg
+    >>> tg.is_complex(tg.tensor([1.0 + 2.0j])), tg.is_complex(tg.tensor([1.0]))
+    (True, False)
+    """
+    return _raw(input).dtype.kind == "c"

@@ -1490,7 +1490,10 @@ for _name in (
     "signbit nonzero argwhere count_nonzero allclose equal diff fliplr flipud rot90 cummax "
     "cummin logcumsumexp aminmax nansum nanmean median kthvalue frac fmod xlogy logit deg2rad "
     "rad2deg heaviside float_power nan_to_num masked_select index_add scatter scatter_add "
-    "scatter_reduce index_fill unflatten msort addmv addr baddbmm addbmm"
+    "scatter_reduce index_fill unflatten msort addmv addr baddbmm addbmm eq ne lt le gt ge "
+    "not_equal less less_equal greater greater_equal logical_and logical_or logical_xor "
+    "logical_not isclose is_floating_point is_complex absolute acos erf erfc erfinv "
+    "floor_divide ger repeat_interleave"
 ).split():
     _methods.setdefault(_name, _top_level(_name))
 _methods.update(

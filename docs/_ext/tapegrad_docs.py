@@ -191,8 +191,10 @@ PAGES: dict[str, list[Section]] = {
         Section(
             "Tests and searches",
             "tapegrad",
-            "isnan isinf isfinite signbit all any nonzero argwhere count_nonzero argsort "
-            "allclose equal numel is_tensor",
+            "eq ne lt le gt ge not_equal less less_equal greater greater_equal logical_and "
+            "logical_or logical_xor logical_not isclose isnan isinf isfinite signbit all any "
+            "nonzero argwhere count_nonzero argsort allclose equal numel is_tensor "
+            "is_floating_point is_complex",
             "Their results are booleans, indices or counts: they record nothing and carry no "
             "gradient.",
         ),
