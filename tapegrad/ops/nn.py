@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitive import Primitive, bind
+from ..primitive import Primitive, bind, bind2
 from ..tensor import Tensor
 from .elementwise import exp, log, log1p, maximum, negative, softplus, tanh
 from .reduce import mean_values, normalize_axis, sum
@@ -269,8 +269,9 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"{reduction} is not a valid value for reduction")
     w = weight.data if isinstance(weight, Tensor) else weight
     pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
-    return bind(
-        BCE_WITH_LOGITS, (input, target), {"weight": w, "pos_weight": pw, "reduction": reduction}
+    # (Two arguments, no NumPy shortcut: ``bind`` would hand them to the binary hot path.)
+    return bind2(
+        BCE_WITH_LOGITS, input, target, {"weight": w, "pos_weight": pw, "reduction": reduction}
     )
 
 
