@@ -652,9 +652,7 @@ class Tensor:
             return self._arith_(name, other if alpha == 1 else other * alpha)
         if not _state.tape.grad_enabled or not _needs_record(self, other):
             return _inplace.apply_inplace_fast(self, name, other * alpha)
-        from . import functions
-
-        op = getattr(functions, name)
+        op = getattr(_tapegrad, name)
         return _inplace.apply_inplace(self, lambda s, o: op(s, o, alpha=alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
